@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto';
+import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { authenticateApiKey, hashApiKey } from './auth/api-keys.js';
+import type { Principal, Role } from './auth/roles.js';
+import { apiKeyRoutes } from './auth/routes.js';
+import type { Config } from './config.js';
+import type { SecretKeys } from './crypto/secrets.js';
+import type { Db } from './db/database.js';
+import { recordFailure } from './events/record.js';
+import { eventRoutes } from './events/routes.js';
+import { healthRoutes } from './health/routes.js';
+import { ApiError, sendManagementError } from './http/errors.js';
+import { sendOAuthError } from './http/oauth-errors.js';
+
+export interface AppContext {
+  config: Config;
+  db: Db;
+  pool: pg.Pool;
+  secrets: SecretKeys;
+}
+
+export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ctx: AppContext;
+    managementRoutes: ManagementRoute[];
+  }
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+  interface FastifyContextConfig {
+    /** Management routes: the roles allowed to call it. Absent on public and wallet-facing routes. */
+    roles?: readonly Role[];
+  }
+}
+
+export const BODY_LIMIT_BYTES = 500 * 1024;
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** Paths and keys pino must never print (values are replaced, the keys stay visible). */
+export const LOG_REDACT_PATHS = [
+  'req.headers.authorization',
+  'headers.authorization',
+  'authorization',
+  '*.authorization',
+  'key',
+  '*.key',
+  'apiKey',
+  'pre-authorized_code',
+  '*["pre-authorized_code"]',
+  'tx_code',
+  '*.tx_code',
+  'transactionCode',
+  '*.transactionCode',
+  'access_token',
+  '*.access_token',
+  'c_nonce',
+  '*.c_nonce',
+  'proof',
+  '*.proof',
+  'proofs',
+  '*.proofs',
+  'claims',
+  '*.claims',
+  'credential',
+  '*.credential',
+];
+
+/** Routes with `config.roles`, collected as they are registered: the README's role table and the role tests read this. */
+export interface ManagementRoute {
+  method: string;
+  url: string;
+  roles: readonly Role[];
+}
+
+export async function buildApp(ctx: AppContext, options: { logger?: Logger | false } = {}): Promise<App> {
+  const app = Fastify({
+    loggerInstance: (options.logger || undefined) as FastifyBaseLogger | undefined,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // One log line per request, written by the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    ajv: { customOptions: { coerceTypes: false } },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.decorate('ctx', ctx);
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  // Management routes speak JSON only; the OAuth scope adds form bodies for itself.
+  app.removeContentTypeParser('text/plain');
+
+  const managementRoutes: ManagementRoute[] = [];
+  app.decorate('managementRoutes', managementRoutes);
+  app.addHook('onRoute', (route) => {
+    const roles = route.config?.roles;
+    if (roles) for (const method of [route.method].flat()) if (method !== 'HEAD') managementRoutes.push({ method, url: route.url, roles });
+  });
+
+  const adminApiKeyHash = ctx.config.adminApiKey ? hashApiKey(ctx.secrets, ctx.config.adminApiKey) : undefined;
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    const roles = request.routeOptions.config.roles;
+    if (!roles) return;
+    const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(request.headers.authorization ?? '');
+    const principal = match ? await authenticateApiKey({ db: ctx.db, secrets: ctx.secrets, adminApiKeyHash }, match[1]!) : undefined;
+    if (!principal) throw new ApiError(401, 'A valid API key is required (Authorization: Bearer <key>)');
+    request.principal = principal;
+    if (!roles.includes(principal.role)) throw new ApiError(403, `This operation needs one of the roles: ${roles.join(', ')}`);
+  });
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('strict-transport-security', 'max-age=31536000');
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { method: request.method, url: request.url, statusCode: reply.statusCode, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 },
+      'request completed',
+    );
+  });
+
+  app.setErrorHandler(async (error, request, reply) => {
+    if (reply.statusCode !== 401 && !(error instanceof ApiError && error.statusCode === 401)) await recordFailure(ctx.db, request, error);
+    return sendManagementError(error, request, reply);
+  });
+  app.setNotFoundHandler((request, reply) => sendManagementError(new ApiError(404, `Route ${request.method} ${request.url.split('?')[0]} not found`), request, reply));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'vci-issuer',
+        version: '0.1.0',
+        description: 'OpenID4VCI credential issuer with a MATTR VII compatible management API.',
+      },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'Management API key' },
+          accessToken: { type: 'http', scheme: 'bearer', description: 'Access token from the token endpoint' },
+        },
+      },
+    },
+    transform: (input) => {
+      const transformed = jsonSchemaTransform(input);
+      if (input.route.config?.roles) {
+        const schema = transformed.schema as Record<string, unknown>;
+        schema.security = [{ apiKey: [] }];
+        schema.description = [schema.description, `Roles: ${input.route.config.roles.join(', ')}.`].filter(Boolean).join('\n\n');
+      }
+      return transformed;
+    },
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes);
+  await app.register(apiKeyRoutes);
+  await app.register(eventRoutes);
+
+  // Wallet-facing routes: OAuth error bodies, form-encoded bodies.
+  await app.register(async (oauthScope) => {
+    await oauthScope.register(formbody, { bodyLimit: BODY_LIMIT_BYTES });
+    oauthScope.setErrorHandler(async (error, request, reply) => {
+      await recordFailure(ctx.db, request, error);
+      return sendOAuthError(error, request, reply);
+    });
+  });
+
+  return app;
+}

@@ -1,0 +1,44 @@
+import type { Db, Tx } from '../db/database.js';
+import type { Role } from './roles.js';
+
+export interface ApiKeyRow {
+  id: string;
+  seq: string;
+  name: string;
+  role: Role;
+  created_at: Date;
+  revoked_at: Date | null;
+}
+
+export async function insertApiKey(db: Db | Tx, key: { id: string; name: string; role: Role; keyHash: Buffer }): Promise<ApiKeyRow> {
+  return (await db
+    .insertInto('api_keys')
+    .values({ id: key.id, name: key.name, role: key.role, key_hash: key.keyHash, revoked_at: null })
+    .returning(['id', 'seq', 'name', 'role', 'created_at', 'revoked_at'])
+    .executeTakeFirstOrThrow()) as ApiKeyRow;
+}
+
+export async function findActiveApiKey(db: Db, keyHash: Buffer): Promise<{ id: string; role: Role } | undefined> {
+  return (await db
+    .selectFrom('api_keys')
+    .select(['id', 'role'])
+    .where('key_hash', '=', keyHash)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst()) as { id: string; role: Role } | undefined;
+}
+
+export async function listApiKeys(db: Db, page: { limit: number; beforeSeq?: string }): Promise<ApiKeyRow[]> {
+  let query = db.selectFrom('api_keys').select(['id', 'seq', 'name', 'role', 'created_at', 'revoked_at']).where('revoked_at', 'is', null);
+  if (page.beforeSeq) query = query.where('seq', '<', page.beforeSeq);
+  return (await query.orderBy('seq', 'desc').limit(page.limit + 1).execute()) as ApiKeyRow[];
+}
+
+export async function revokeApiKey(db: Tx, id: string): Promise<boolean> {
+  const result = await db.updateTable('api_keys').set({ revoked_at: new Date() }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+export async function countApiKeys(db: Db): Promise<number> {
+  const row = await db.selectFrom('api_keys').select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow();
+  return Number(row.count);
+}

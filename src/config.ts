@@ -1,0 +1,120 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { readOrCreateSecretFile } from './crypto/secrets.js';
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const seconds = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+
+const THIRTY_DAYS = 30 * 24 * 3600;
+
+/** Every setting of the service, read from environment variables. The README's table mirrors this schema. */
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/ })
+    .refine((value) => !value.endsWith('/'), 'must not end with "/"')
+    .refine((value) => !/[?#]/.test(value), 'must not have a query or fragment')
+    .optional(),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  DATA_DIR: z.string().min(1).default('./data'),
+  MIGRATE_ON_START: booleanFlag.default(true),
+  ADMIN_API_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  OFFER_DEFAULT_EXPIRES_IN_SECONDS: seconds(300, THIRTY_DAYS),
+  OFFER_MAX_EXPIRES_IN_SECONDS: seconds(600, THIRTY_DAYS),
+  TX_CODE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
+  ACCESS_TOKEN_EXPIRES_IN_SECONDS: seconds(300, 3600),
+  C_NONCE_EXPIRES_IN_SECONDS: seconds(300, 3600),
+  PROOF_MAX_AGE_SECONDS: seconds(300, 3600),
+  CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
+  BATCH_SIZE: z.coerce.number().int().min(2).max(100).default(10),
+  SWEEP_INTERVAL_SECONDS: seconds(60, 86400),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
+});
+
+export type Environment = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: Environment['NODE_ENV'];
+  port: number;
+  host: string;
+  /** The Credential Issuer Identifier; byte-identical everywhere it appears (OID4VCI 1.0 §12.2.1). */
+  publicUrl: string;
+  databaseUrl: string | undefined;
+  databasePoolSize: number;
+  dataDir: string;
+  migrateOnStart: boolean;
+  adminApiKey: string | undefined;
+  secret: string | undefined;
+  logLevel: Environment['LOG_LEVEL'];
+  offers: { defaultExpiresInSeconds: number; maxExpiresInSeconds: number; txCodeMaxAttempts: number };
+  oauth: { accessTokenExpiresInSeconds: number; cNonceExpiresInSeconds: number; rateLimitPerMinute: number };
+  credentials: { proofMaxAgeSeconds: number; clockSkewSeconds: number; batchSize: number };
+  sweepIntervalSeconds: number;
+}
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; throws a ConfigError whose message is one line naming the variable. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'environment');
+    const value = present[name];
+    const shown = value === undefined || /KEY|SECRET|URL/.test(name) ? '' : ` (got "${value}")`;
+    throw new ConfigError(`Invalid configuration: ${name} ${issue.message}${shown}`);
+  }
+  const e = parsed.data;
+  if (e.OFFER_DEFAULT_EXPIRES_IN_SECONDS > e.OFFER_MAX_EXPIRES_IN_SECONDS) {
+    throw new ConfigError('Invalid configuration: OFFER_DEFAULT_EXPIRES_IN_SECONDS must not exceed OFFER_MAX_EXPIRES_IN_SECONDS');
+  }
+  if (e.NODE_ENV === 'production' && !e.SECRET) {
+    throw new ConfigError('Invalid configuration: SECRET is required when NODE_ENV=production');
+  }
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    dataDir: path.resolve(e.DATA_DIR),
+    migrateOnStart: e.MIGRATE_ON_START,
+    adminApiKey: e.ADMIN_API_KEY,
+    secret: e.SECRET,
+    logLevel: e.LOG_LEVEL,
+    offers: {
+      defaultExpiresInSeconds: e.OFFER_DEFAULT_EXPIRES_IN_SECONDS,
+      maxExpiresInSeconds: e.OFFER_MAX_EXPIRES_IN_SECONDS,
+      txCodeMaxAttempts: e.TX_CODE_MAX_ATTEMPTS,
+    },
+    oauth: {
+      accessTokenExpiresInSeconds: e.ACCESS_TOKEN_EXPIRES_IN_SECONDS,
+      cNonceExpiresInSeconds: e.C_NONCE_EXPIRES_IN_SECONDS,
+      rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    },
+    credentials: {
+      proofMaxAgeSeconds: e.PROOF_MAX_AGE_SECONDS,
+      clockSkewSeconds: e.CLOCK_SKEW_SECONDS,
+      batchSize: e.BATCH_SIZE,
+    },
+    sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
+  };
+}
+
+/**
+ * The server secret keys every hash and encrypts private keys at rest. Outside production it is
+ * generated on first start and kept in DATA_DIR so that restarts (and API keys) keep working.
+ */
+export async function resolveSecret(config: Config): Promise<string> {
+  return config.secret ?? readOrCreateSecretFile(path.join(config.dataDir, 'secret'));
+}

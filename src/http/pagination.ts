@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { badRequest } from './errors.js';
+
+/** `limit` and `cursor` for every list (MATTR VII convention). */
+export const pageQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().max(64).optional(),
+});
+
+export const pageSchema = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });
+
+/**
+ * Cursors are opaque to clients; inside they are the `seq` (identity column) of the last row
+ * returned, so pages are stable keyset scans over an index, newest first.
+ */
+export function decodeCursor(cursor: string | undefined): string | undefined {
+  if (cursor === undefined) return undefined;
+  const seq = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^s\d{1,19}$/.test(seq)) throw badRequest('Validation Error', [{ location: 'query', param: 'cursor', msg: 'Invalid cursor' }]);
+  return seq.slice(1);
+}
+
+/** Turns `limit + 1` rows (fetched newest first) into a page. */
+export function toPage<Row extends { seq: string }, Out>(rows: Row[], limit: number, map: (row: Row) => Out) {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    data: page.map(map),
+    nextCursor: rows.length > limit && last ? Buffer.from(`s${last.seq}`).toString('base64url') : null,
+  };
+}

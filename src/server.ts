@@ -1,0 +1,65 @@
+import type { Logger } from 'pino';
+import { buildApp, type App } from './app.js';
+import { bootstrapAdminKey } from './auth/api-keys.js';
+import { ConfigError, resolveSecret, type Config } from './config.js';
+import { SecretKeys } from './crypto/secrets.js';
+import { connectDatabase } from './db/database.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { migrate } from './db/migrate.js';
+
+export interface RunningIssuer {
+  app: App;
+  /** Where the HTTP server listens. */
+  url: string;
+  /** Set when this start created the first admin key; it is shown once and never again. */
+  bootstrapAdminKey?: string;
+  embedded: boolean;
+  /** Stops accepting, lets in-flight requests finish, closes the pool, stops the embedded database. */
+  close(): Promise<void>;
+}
+
+/** Everything `npm start` does short of signal handling: the tests and the benchmark start the issuer the same way. */
+export async function startIssuer(config: Config, logger: Logger | false): Promise<RunningIssuer> {
+  const secrets = new SecretKeys(await resolveSecret(config));
+  let embedded: EmbeddedDatabase | undefined;
+  if (!config.databaseUrl) {
+    embedded = await startEmbeddedPostgres(config.dataDir, (line) => logger && logger.warn(line));
+  }
+  const database = connectDatabase(config.databaseUrl ?? embedded!.url, config.databasePoolSize);
+  const stopDatabase = async () => {
+    await database.close();
+    await embedded?.stop();
+  };
+  try {
+    if (config.migrateOnStart) {
+      const applied = await migrate(database.pool);
+      if (applied.length && logger) logger.info({ applied }, 'database migrated');
+    }
+    let adminKey: string | undefined;
+    if (!config.adminApiKey) {
+      if (config.env === 'production') {
+        const { countApiKeys } = await import('./auth/store.js');
+        if ((await countApiKeys(database.db)) === 0) {
+          throw new ConfigError('Invalid configuration: ADMIN_API_KEY is required when NODE_ENV=production and no API key exists yet');
+        }
+      } else {
+        adminKey = await bootstrapAdminKey({ db: database.db, secrets });
+      }
+    }
+    const app = await buildApp({ config, db: database.db, pool: database.pool, secrets }, { logger });
+    const url = await app.listen({ port: config.port, host: config.host });
+    return {
+      app,
+      url,
+      bootstrapAdminKey: adminKey,
+      embedded: Boolean(embedded),
+      async close() {
+        await app.close();
+        await stopDatabase();
+      },
+    };
+  } catch (error) {
+    await stopDatabase();
+    throw error;
+  }
+}
