@@ -71,8 +71,12 @@ CREATE TABLE credential_issuances (
   user_id           uuid NOT NULL,
   holder_key_thumbprint text NOT NULL,
   credential_hash   text NOT NULL,
+  -- The issuer key that signed it and when it expires: a retired key is published until then.
+  issuer_kid        text NOT NULL,
+  expires_at        timestamptz,
   issued_at         timestamptz NOT NULL DEFAULT now()
 );
+CREATE INDEX credential_issuances_issuer_kid ON credential_issuances (issuer_kid, expires_at);
 CREATE INDEX credential_issuances_offer ON credential_issuances (offer_id);
 
 -- Issuer signing keys. The private key is encrypted (AES-256-GCM) under the server secret.

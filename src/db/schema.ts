@@ -80,6 +80,8 @@ export interface Database {
     user_id: string;
     holder_key_thumbprint: string;
     credential_hash: string;
+    issuer_kid: string;
+    expires_at: Date | null;
     issued_at: Generated<Date>;
   };
   issuer_keys: {

@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import pg from 'pg';
+import pino from 'pino';
+import { inject } from 'vitest';
+import { LOG_REDACT_PATHS, buildApp, type App } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { SecretKeys } from '../../src/crypto/secrets.js';
+import { connectDatabase, type DatabaseHandle } from '../../src/db/database.js';
+import { freePort } from '../../src/db/embedded.js';
+import { withDatabase } from './global-setup.js';
+
+/** A fresh database cloned from the migrated template. */
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const serverUrl = inject('serverUrl');
+  const template = inject('templateDatabase');
+  const name = `${template}_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
+        break;
+      } catch (error) {
+        // Two files cloning at the same instant: "source database is being accessed by other users".
+        if (attempt > 30 || (error as { code?: string }).code !== '55006') throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
+      }
+    }
+  } finally {
+    await admin.end();
+  }
+  return {
+    url: withDatabase(serverUrl, name),
+    async drop() {
+      const client = new pg.Client({ connectionString: serverUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+export interface TestIssuer {
+  app: App;
+  config: Config;
+  database: DatabaseHandle;
+  databaseUrl: string;
+  adminKey: string;
+  secrets: SecretKeys;
+  /** Every log line the app wrote. */
+  logs: string[];
+  /** Base URL when started with `listen: true`. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
+
+/**
+ * The issuer as `npm start` builds it, on a database of its own (or a shared one, to run several
+ * instances). `listen: true` serves real HTTP on 127.0.0.1; otherwise `app.inject` still runs the
+ * whole Fastify stack (parsing, hooks, validation, serialisation).
+ */
+export async function startTestIssuer(
+  options: { env?: Record<string, string>; listen?: boolean; databaseUrl?: string; publicUrl?: string } = {},
+): Promise<TestIssuer> {
+  const own = options.databaseUrl ? undefined : await createTestDatabase();
+  const databaseUrl = options.databaseUrl ?? own!.url;
+  const adminKey = `test-admin-${randomBytes(16).toString('hex')}`;
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(chunk.toString());
+      done();
+    },
+  });
+  const logger = pino({ level: 'info', redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } }, sink);
+  const port = options.listen ? await freePort() : 0;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: databaseUrl,
+    ADMIN_API_KEY: adminKey,
+    SECRET: TEST_SECRET,
+    PORT: String(port),
+    PUBLIC_URL: options.publicUrl ?? (options.listen ? `http://127.0.0.1:${port}` : 'https://issuer.example.com'),
+    DATABASE_POOL_SIZE: '5',
+    ...options.env,
+  });
+  const database = connectDatabase(databaseUrl, config.databasePoolSize);
+  const secrets = new SecretKeys(TEST_SECRET);
+  const app = await buildApp({ config, db: database.db, pool: database.pool, secrets }, { logger });
+  const url = options.listen ? await app.listen({ port, host: '127.0.0.1' }) : '';
+  if (!options.listen) await app.ready();
+  return {
+    app,
+    config,
+    database,
+    databaseUrl,
+    adminKey,
+    secrets,
+    logs,
+    url,
+    async close() {
+      await app.close();
+      await database.close();
+      await own?.drop();
+    },
+  };
+}
+
+export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
