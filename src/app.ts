@@ -13,7 +13,10 @@ import type { Config } from './config.js';
 import type { SecretKeys } from './crypto/secrets.js';
 import type { Db } from './db/database.js';
 import { recordFailure } from './events/record.js';
+import { configurationRoutes } from './configurations/routes.js';
 import { eventRoutes } from './events/routes.js';
+import { offerRoutes } from './offers/routes.js';
+import { userRoutes } from './users/routes.js';
 import { healthRoutes } from './health/routes.js';
 import { ApiError, managementErrorSchema, sendManagementError } from './http/errors.js';
 import { sendOAuthError } from './http/oauth-errors.js';
@@ -179,6 +182,9 @@ export async function buildApp(ctx: AppContext, options: { logger?: Logger | fal
   await app.register(apiKeyRoutes);
   await app.register(eventRoutes);
   // (domain routes are registered here)
+  await app.register(configurationRoutes);
+  await app.register(userRoutes);
+  await app.register(offerRoutes);
 
   // Wallet-facing routes: OAuth error bodies, form-encoded bodies.
   await app.register(async (oauthScope) => {
