@@ -92,11 +92,3 @@ CREATE TABLE issuer_keys (
   publish_until      timestamptz
 );
 CREATE UNIQUE INDEX issuer_keys_one_active ON issuer_keys (status) WHERE status = 'active';
-
--- Fixed-window rate limit counters, shared by every instance.
-CREATE TABLE rate_limits (
-  bucket        text NOT NULL,
-  window_start  timestamptz NOT NULL,
-  hits          integer NOT NULL,
-  PRIMARY KEY (bucket, window_start)
-);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import formbody from '@fastify/formbody';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
@@ -14,12 +15,16 @@ import type { SecretKeys } from './crypto/secrets.js';
 import type { Db } from './db/database.js';
 import { recordFailure } from './events/record.js';
 import { configurationRoutes } from './configurations/routes.js';
+import { credentialRoutes } from './credentials/routes.js';
+import { metadataRoutes } from './metadata/routes.js';
+import { oauthRoutes } from './oauth/routes.js';
 import { eventRoutes } from './events/routes.js';
 import { offerRoutes } from './offers/routes.js';
 import { userRoutes } from './users/routes.js';
 import { healthRoutes } from './health/routes.js';
+import { keyRoutes } from './keys/routes.js';
 import { ApiError, managementErrorSchema, sendManagementError } from './http/errors.js';
-import { sendOAuthError } from './http/oauth-errors.js';
+import { OAuthError, sendOAuthError } from './http/oauth-errors.js';
 
 export interface AppContext {
   config: Config;
@@ -95,6 +100,7 @@ export async function buildApp(ctx: AppContext, options: { logger?: Logger | fal
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
     ajv: { customOptions: { coerceTypes: false } },
+    trustProxy: ctx.config.trustProxy,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.decorate('ctx', ctx);
@@ -182,18 +188,34 @@ export async function buildApp(ctx: AppContext, options: { logger?: Logger | fal
   await app.register(apiKeyRoutes);
   await app.register(eventRoutes);
   // (domain routes are registered here)
+  await app.register(keyRoutes);
   await app.register(configurationRoutes);
   await app.register(userRoutes);
   await app.register(offerRoutes);
 
-  // Wallet-facing routes: OAuth error bodies, form-encoded bodies.
-  await app.register(async (oauthScope) => {
-    await oauthScope.register(formbody, { bodyLimit: BODY_LIMIT_BYTES });
-    oauthScope.setErrorHandler(async (error, request, reply) => {
-      await recordFailure(ctx.db, request, error);
-      return sendOAuthError(error, request, reply);
-    });
-  });
+  await app.register(metadataRoutes);
+  // Wallet-facing routes, under PUBLIC_URL's path: OAuth error bodies, form-encoded bodies.
+  await app.register(
+    async (oauthScope) => {
+      await oauthScope.register(formbody, { bodyLimit: BODY_LIMIT_BYTES });
+      // Per client address and per instance (see README, "Guarantees"); the security-critical limit,
+      // transaction-code attempts per offer, is enforced in the database.
+      await oauthScope.register(rateLimit, {
+        global: false,
+        errorResponseBuilder: (_request, context) =>
+          new OAuthError('slow_down', `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`, 429, {
+            'retry-after': String(Math.ceil(context.ttl / 1000)),
+          }),
+      });
+      oauthScope.setErrorHandler(async (error, request, reply) => {
+        await recordFailure(ctx.db, request, error);
+        return sendOAuthError(error, request, reply);
+      });
+      await oauthScope.register(oauthRoutes);
+      await oauthScope.register(credentialRoutes);
+    },
+    { prefix: new URL(ctx.config.publicUrl).pathname.replace(/\/$/, '') },
+  );
 
   return app;
 }

@@ -36,6 +36,10 @@ const envSchema = z.object({
   CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
   BATCH_SIZE: z.coerce.number().int().min(2).max(100).default(10),
   SWEEP_INTERVAL_SECONDS: seconds(60, 86400),
+  RETENTION_SECONDS: seconds(86400, 365 * 86400),
+  TRUST_PROXY: booleanFlag.default(false),
+  SD_JWT_VC_FORMAT: z.enum(['dc+sd-jwt', 'vc+sd-jwt']).default('dc+sd-jwt'),
+  ISSUER_NAME: z.string().min(1).max(200).default('vci-issuer'),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
 });
 
@@ -47,6 +51,8 @@ export interface Config {
   host: string;
   /** The Credential Issuer Identifier; byte-identical everywhere it appears (OID4VCI 1.0 §12.2.1). */
   publicUrl: string;
+  /** The issuer's display name in its metadata. */
+  issuerName: string;
   databaseUrl: string | undefined;
   databasePoolSize: number;
   dataDir: string;
@@ -56,8 +62,17 @@ export interface Config {
   logLevel: Environment['LOG_LEVEL'];
   offers: { defaultExpiresInSeconds: number; maxExpiresInSeconds: number; txCodeMaxAttempts: number };
   oauth: { accessTokenExpiresInSeconds: number; cNonceExpiresInSeconds: number; rateLimitPerMinute: number };
-  credentials: { proofMaxAgeSeconds: number; clockSkewSeconds: number; batchSize: number };
-  sweepIntervalSeconds: number;
+  credentials: {
+    proofMaxAgeSeconds: number;
+    clockSkewSeconds: number;
+    batchSize: number;
+    /** The SD-JWT VC format identifier in metadata and the credentials' typ; vc+sd-jwt for wallets from before the rename. */
+    sdJwtFormat: 'dc+sd-jwt' | 'vc+sd-jwt';
+  };
+  /** Expired offers and access tokens are kept this long (for status look-ups and audit), then swept. */
+  retention: { sweepIntervalSeconds: number; retentionSeconds: number };
+  /** Take the client address from X-Forwarded-For (behind a load balancer). */
+  trustProxy: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -85,6 +100,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     host: e.HOST,
     publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
+    issuerName: e.ISSUER_NAME,
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
     dataDir: path.resolve(e.DATA_DIR),
@@ -106,8 +122,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       proofMaxAgeSeconds: e.PROOF_MAX_AGE_SECONDS,
       clockSkewSeconds: e.CLOCK_SKEW_SECONDS,
       batchSize: e.BATCH_SIZE,
+      sdJwtFormat: e.SD_JWT_VC_FORMAT,
     },
-    sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
+    retention: { sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS, retentionSeconds: e.RETENTION_SECONDS },
+    trustProxy: e.TRUST_PROXY,
   };
 }
 

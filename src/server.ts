@@ -6,6 +6,8 @@ import { SecretKeys } from './crypto/secrets.js';
 import { connectDatabase } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
+import { ensureActiveKey } from './keys/issuer-keys.js';
+import { startSweeper } from './retention/sweeper.js';
 
 export interface RunningIssuer {
   app: App;
@@ -46,8 +48,14 @@ export async function startIssuer(config: Config, logger: Logger | false): Promi
         adminKey = await bootstrapAdminKey({ db: database.db, secrets });
       }
     }
+    await ensureActiveKey({ db: database.db, secrets, config });
     const app = await buildApp({ config, db: database.db, pool: database.pool, secrets }, { logger });
     const url = await app.listen({ port: config.port, host: config.host });
+    const stopSweeper = startSweeper(database.pool, {
+      intervalSeconds: config.retention.sweepIntervalSeconds,
+      retentionSeconds: config.retention.retentionSeconds,
+      log: (error) => logger && logger.warn({ err: error }, 'sweep failed'),
+    });
     return {
       app,
       url,
@@ -55,6 +63,7 @@ export async function startIssuer(config: Config, logger: Logger | false): Promi
       embedded: Boolean(embedded),
       async close() {
         await app.close();
+        await stopSweeper();
         await stopDatabase();
       },
     };

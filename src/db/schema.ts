@@ -94,9 +94,4 @@ export interface Database {
     retired_at: Date | null;
     publish_until: Date | null;
   };
-  rate_limits: {
-    bucket: string;
-    window_start: Timestamp;
-    hits: number;
-  };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import { sql } from 'kysely';
 import type { Db, Tx } from '../db/database.js';
 import { classifyError } from '../http/errors.js';
 import { OAuthError } from '../http/oauth-errors.js';
@@ -18,16 +19,16 @@ export interface EventContext {
 export type EventData = Record<string, unknown>;
 
 async function insertEvents(db: Db | Tx, kind: EventKind, context: EventContext, outcomes: { suffix: string; data: EventData }[]) {
-  const now = Date.now();
   await db
     .insertInto('events')
     .values(
-      outcomes.map(({ suffix, data }, index) => ({
+      outcomes.map(({ suffix, data }) => ({
         id: randomUUID(),
         type: `${kind.type}_${suffix}`,
         category: kind.category,
-        // START strictly before its outcome, so newest-first listings read naturally.
-        timestamp: new Date(now + index),
+        // The database clock at insert, like `seq`: newest-first (by seq) listings then never go back in
+        // time, across requests and instances. START is inserted before its outcome.
+        timestamp: sql<Date>`clock_timestamp()`,
         request_id: context.requestId,
         actor: context.actor,
         data: JSON.stringify(data),
@@ -84,7 +85,8 @@ export async function evented<T>(
 /** START + FAIL for a request of an evented route that ended in an error. Never throws. */
 export async function recordFailure(db: Db, request: FastifyRequest, error: unknown) {
   const kind = request.routeOptions.config.event;
-  if (!kind) return;
+  // Some failures change state themselves (a wrong transaction code counts an attempt) and write their FAIL event with it.
+  if (!kind || (error as { eventRecorded?: boolean })?.eventRecorded) return;
   try {
     await insertEvents(db, kind, eventContext(request), [
       { suffix: 'START', data: {} },

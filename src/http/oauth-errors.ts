@@ -15,6 +15,8 @@ export class OAuthError extends Error {
     readonly description: string,
     readonly statusCode = 400,
     readonly headers: Record<string, string> = {},
+    /** More members of the error body, e.g. a fresh c_nonce with draft 13's invalid_proof. */
+    readonly extra: Record<string, unknown> = {},
   ) {
     super(description);
   }
@@ -37,7 +39,7 @@ declare module 'fastify' {
 export function sendOAuthError(error: unknown, request: FastifyRequest, reply: FastifyReply) {
   reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
   if (error instanceof OAuthError) {
-    return reply.status(error.statusCode).headers(error.headers).send({ error: error.error, error_description: error.description });
+    return reply.status(error.statusCode).headers(error.headers).send({ error: error.error, error_description: error.description, ...error.extra });
   }
   const fastifyError = error as FastifyError;
   if (fastifyError?.validation) {

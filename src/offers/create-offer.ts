@@ -12,9 +12,13 @@ import { insertOffer } from './store.js';
 
 export const PRE_AUTHORIZED_GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
 
-/** Keyed hashes: the pre-authorized code on its own, the transaction code bound to its offer. */
+/**
+ * Keyed hashes. The transaction code is bound to its pre-authorized code, so equal codes of two offers
+ * hash differently, and the token endpoint can compute both hashes before touching the database.
+ */
 export const hashPreAuthorizedCode = (secrets: SecretKeys, code: string) => secrets.hash('pre-authorized-code', code);
-export const hashTransactionCode = (secrets: SecretKeys, offerId: string, txCode: string) => secrets.hash('tx-code', `${offerId}:${txCode}`);
+export const hashTransactionCode = (secrets: SecretKeys, preAuthorizedCode: string, txCode: string) =>
+  secrets.hash('tx-code', `${preAuthorizedCode}:${txCode}`);
 
 const TEXT_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'; // no 0/O, 1/I: codes are typed by people
 
@@ -90,7 +94,7 @@ export async function createOffer(deps: { config: Config; secrets: SecretKeys },
   await insertOffer(trx, {
     id,
     codeHash: hashPreAuthorizedCode(secrets, code),
-    txCodeHash: transactionCode ? hashTransactionCode(secrets, id, transactionCode) : null,
+    txCodeHash: transactionCode ? hashTransactionCode(secrets, code, transactionCode) : null,
     userId: user.id,
     configurationIds: input.credentials,
     claims,

@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { SecretKeys } from '../../src/crypto/secrets.js';
 import { connectDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { freePort } from '../../src/db/embedded.js';
+import { ensureActiveKey } from '../../src/keys/issuer-keys.js';
 import { withDatabase } from './global-setup.js';
 
 /** A fresh database cloned from the migrated template. */
@@ -90,6 +91,7 @@ export async function startTestIssuer(
   });
   const database = connectDatabase(databaseUrl, config.databasePoolSize);
   const secrets = new SecretKeys(TEST_SECRET);
+  await ensureActiveKey({ db: database.db, secrets, config });
   const app = await buildApp({ config, db: database.db, pool: database.pool, secrets }, { logger });
   const url = options.listen ? await app.listen({ port, host: '127.0.0.1' }) : '';
   if (!options.listen) await app.ready();

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+
+/**
+ * One schema for both dialects, checked field by field in issueCredentials so that each problem gets
+ * its own OpenID4VCI error code: 1.0 (`credential_configuration_id` + `proofs`) and draft 13
+ * (`format` + `vct` + `proof`). Unknown members are ignored.
+ */
+export const credentialRequestSchema = z
+  .looseObject({
+    credential_configuration_id: z.string().max(200).optional(),
+    credential_identifier: z.string().max(200).optional(),
+    proofs: z.looseObject({ jwt: z.array(z.string()).max(1000).optional() }).optional(),
+    format: z.string().max(100).optional(),
+    vct: z.string().max(1024).optional(),
+    proof: z.looseObject({ proof_type: z.string().max(100), jwt: z.string().optional() }).optional(),
+    credential_response_encryption: z.unknown().optional(),
+  })
+  .meta({ id: 'CredentialRequest' });
+export type CredentialRequest = z.infer<typeof credentialRequestSchema>;
+
+export const credentialResponseSchema = z
+  .union([
+    z.object({ credentials: z.array(z.object({ credential: z.string() })) }).describe('OpenID4VCI 1.0'),
+    z.object({ credential: z.string(), c_nonce: z.string(), c_nonce_expires_in: z.number().int() }).describe('Draft 13'),
+  ])
+  .meta({ id: 'CredentialResponse' });

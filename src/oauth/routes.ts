@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import type { App } from '../app.js';
+import { eventContext } from '../events/record.js';
+import { OAuthError, oauthErrorSchema } from '../http/oauth-errors.js';
+import { issueNonce } from './nonce.js';
+import { exchangePreAuthorizedCode } from './token.js';
+
+export const TOKEN_PATH = '/v1/oauth/token';
+export const NONCE_PATH = '/v1/openid/nonce';
+
+// Unknown parameters are ignored (RFC 6749 §3.2); a repeated one arrives as an array and fails here.
+const tokenRequestSchema = z
+  .looseObject({
+    grant_type: z.string().max(200),
+    'pre-authorized_code': z.string().min(1).max(512).optional(),
+    tx_code: z.string().max(64).optional(),
+    user_pin: z.string().max(64).optional(),
+  })
+  .meta({ id: 'TokenRequest' });
+
+const tokenResponseSchema = z
+  .object({
+    access_token: z.string(),
+    token_type: z.literal('Bearer'),
+    expires_in: z.number().int(),
+    c_nonce: z.string().describe('For draft 13 wallets; 1.0 wallets use the nonce endpoint'),
+    c_nonce_expires_in: z.number().int(),
+  })
+  .meta({ id: 'TokenResponse' });
+
+const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
+
+/** Wallet-facing OAuth routes; registered inside the OAuth error scope, under PUBLIC_URL's path. */
+export async function oauthRoutes(app: App) {
+  const perMinute = app.ctx.config.oauth.rateLimitPerMinute;
+  const rateLimit = perMinute > 0 ? { max: perMinute, timeWindow: 60_000 } : false;
+  app.post(
+    TOKEN_PATH,
+    {
+      config: { event: { type: 'OPENID_TOKEN_CREATE', category: 'OpenId' }, oauthValidationError: 'invalid_request', rateLimit },
+      schema: {
+        tags: ['OpenID4VCI'],
+        summary: 'Token endpoint: redeem a pre-authorized code (and transaction code) for an access token',
+        consumes: ['application/x-www-form-urlencoded'],
+        body: tokenRequestSchema,
+        response: { 200: tokenResponseSchema, 400: oauthErrorSchema },
+      },
+      preValidation: async (request) => {
+        if (!request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) {
+          throw new OAuthError('invalid_request', 'The token request must be application/x-www-form-urlencoded');
+        }
+      },
+    },
+    async (request, reply) => {
+      const response = await exchangePreAuthorizedCode(app.ctx, request.body, eventContext(request));
+      return reply.headers(noStore).send(response);
+    },
+  );
+
+  app.post(
+    NONCE_PATH,
+    {
+      config: { rateLimit },
+      schema: {
+        tags: ['OpenID4VCI'],
+        summary: 'Nonce endpoint: a fresh, single-use c_nonce for key proofs (OID4VCI 1.0 §7)',
+        response: { 200: z.object({ c_nonce: z.string() }).meta({ id: 'NonceResponse' }) },
+      },
+    },
+    async (_request, reply) => reply.headers(noStore).send({ c_nonce: issueNonce(app.ctx.secrets, app.ctx.config.oauth.cNonceExpiresInSeconds).nonce }),
+  );
+}

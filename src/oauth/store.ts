@@ -1,0 +1,85 @@
+import type pg from 'pg';
+import type { EventContext } from '../events/record.js';
+
+export interface RedemptionAttempt {
+  codeHash: Buffer;
+  /** null when the request carried no tx_code */
+  txCodeHash: Buffer | null;
+  maxAttempts: number;
+  token: { id: string; hash: Buffer; expiresInSeconds: number };
+  event: EventContext;
+}
+
+export interface RedemptionRow {
+  offer_id: string;
+  status: 'pending' | 'redeemed' | 'locked';
+  configuration_ids: string[];
+  user_id: string;
+  failed_attempts: number;
+}
+
+/**
+ * Redeems a pre-authorized code in ONE statement, atomic on its own: the conditional UPDATE takes the
+ * offer's row lock, and a concurrent redemption re-checks `status = 'pending'` after it and finds
+ * nothing. A wrong transaction code counts a failed attempt (locking the offer for good at the
+ * limit) instead of consuming the code. On success the access token and the events are inserted by
+ * the same statement; on a wrong transaction code so is the FAIL event.
+ * No row back means: unknown, expired, no longer pending, or tx_code presence not as the offer requires.
+ */
+export async function redeemPreAuthorizedCode(pool: pg.Pool, attempt: RedemptionAttempt): Promise<RedemptionRow | undefined> {
+  const { rows } = await pool.query<RedemptionRow>({
+    name: 'redeem-pre-authorized-code',
+    text: `
+      WITH redeemed AS (
+        UPDATE offers SET
+          status = CASE
+            WHEN tx_code_hash IS NULL OR tx_code_hash = $2 THEN 'redeemed'
+            WHEN failed_attempts + 1 >= $3 THEN 'locked'
+            ELSE 'pending' END,
+          failed_attempts = failed_attempts + CASE WHEN tx_code_hash IS NULL OR tx_code_hash = $2 THEN 0 ELSE 1 END,
+          redeemed_at = CASE WHEN tx_code_hash IS NULL OR tx_code_hash = $2 THEN now() END
+        WHERE code_hash = $1 AND status = 'pending' AND expires_at > now()
+          AND (tx_code_hash IS NULL) = ($2::bytea IS NULL)
+        RETURNING id, status, configuration_ids, user_id, failed_attempts
+      ), token AS (
+        INSERT INTO access_tokens (id, token_hash, offer_id, configuration_ids, expires_at)
+        SELECT $4, $5, id, configuration_ids, now() + make_interval(secs => $6) FROM redeemed WHERE status = 'redeemed'
+      ), logged AS (
+        INSERT INTO events (id, type, category, timestamp, request_id, actor, data)
+        SELECT gen_random_uuid(), 'OPENID_TOKEN_CREATE_' || outcome.suffix, 'OpenId', clock_timestamp() + outcome.offset_ms * interval '1 millisecond', $7, NULL,
+               jsonb_build_object('offerId', r.id, 'userId', r.user_id) || outcome.data
+        FROM redeemed r
+        CROSS JOIN LATERAL (VALUES
+          ('START', 0, '{}'::jsonb),
+          (CASE WHEN r.status = 'redeemed' THEN 'SUCCESS' ELSE 'FAIL' END, 1,
+           CASE WHEN r.status = 'redeemed' THEN jsonb_build_object('accessTokenId', $4::uuid)
+                ELSE jsonb_build_object('error', 'invalid_grant', 'reason', 'wrong transaction code', 'failedAttempts', r.failed_attempts, 'locked', r.status = 'locked') END)
+        ) AS outcome(suffix, offset_ms, data)
+      )
+      SELECT id AS offer_id, status, configuration_ids, user_id, failed_attempts FROM redeemed`,
+    values: [attempt.codeHash, attempt.txCodeHash, attempt.maxAttempts, attempt.token.id, attempt.token.hash, attempt.token.expiresInSeconds, attempt.event.requestId],
+  });
+  return rows[0];
+}
+
+export interface OfferState {
+  id: string;
+  status: 'pending' | 'redeemed' | 'revoked' | 'locked';
+  expired: boolean;
+  tx_code_required: boolean;
+}
+
+/** Why a redemption found nothing to redeem (the cold path). */
+export async function findOfferByCode(pool: pg.Pool, codeHash: Buffer): Promise<OfferState | undefined> {
+  const { rows } = await pool.query<OfferState>(
+    'SELECT id, status, expires_at <= now() AS expired, tx_code_hash IS NOT NULL AS tx_code_required FROM offers WHERE code_hash = $1',
+    [codeHash],
+  );
+  return rows[0];
+}
+
+/** A replayed code has leaked: revoke what its first redemption issued (RFC 6749 §4.1.2, by analogy). */
+export async function revokeTokensOfOffer(pool: pg.Pool, offerId: string): Promise<number> {
+  const result = await pool.query('UPDATE access_tokens SET revoked_at = now() WHERE offer_id = $1 AND revoked_at IS NULL', [offerId]);
+  return result.rowCount ?? 0;
+}

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestIssuer, type TestIssuer } from './support/issuer.js';
+import { createConfiguration, createOffer, tokenForm, PRE_AUTHORIZED_GRANT } from './support/flow.js';
+
+// Two app instances on one PostgreSQL, each with a pool of 5, receiving real concurrent HTTP
+// requests: the single-use and attempt-limit guarantees must hold across them.
+let first: TestIssuer;
+let second: TestIssuer;
+let configurationId: string;
+beforeAll(async () => {
+  first = await startTestIssuer({ listen: true });
+  second = await startTestIssuer({ listen: true, databaseUrl: first.databaseUrl, publicUrl: first.url });
+  configurationId = await createConfiguration(first);
+});
+afterAll(async () => {
+  await second?.close();
+  await first?.close();
+});
+
+async function fireTokenRequests(fields: Record<string, string>, count: number) {
+  const body = tokenForm({ grant_type: PRE_AUTHORIZED_GRANT, ...fields });
+  const responses = await Promise.all(
+    Array.from({ length: count }, (_, index) =>
+      fetch(`${(index % 2 ? second : first).url}/v1/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      }).then(async (response) => ({ status: response.status, body: await response.json() })),
+    ),
+  );
+  return responses;
+}
+
+describe('concurrent redemption across two instances', () => {
+  for (let round = 1; round <= 5; round++) {
+    it(`round ${round}: 50 concurrent redemptions of one code give exactly one access token`, async () => {
+      const offer = await createOffer(first, { credentials: [configurationId], transactionCodeConfiguration: {} });
+      const responses = await fireTokenRequests({ 'pre-authorized_code': offer.code, tx_code: String(offer.transactionCode) }, 50);
+      const ok = responses.filter((r) => r.status === 200);
+      expect(ok).toHaveLength(1);
+      expect(responses.filter((r) => r.status !== 200).every((r) => r.status === 400 && r.body.error === 'invalid_grant')).toBe(true);
+      const { rows } = await first.database.pool.query('SELECT count(*)::int AS tokens FROM access_tokens WHERE offer_id = $1', [offer.id]);
+      expect(rows[0].tokens).toBe(1);
+    });
+  }
+
+  for (let round = 1; round <= 5; round++) {
+    it(`round ${round}: 50 concurrent wrong transaction codes lock the offer without exceeding the limit`, async () => {
+      const offer = await createOffer(first, { credentials: [configurationId], transactionCodeConfiguration: {} });
+      const wrong = String(offer.transactionCode).startsWith('9') ? '100000' : '999999';
+      const responses = await fireTokenRequests({ 'pre-authorized_code': offer.code, tx_code: wrong }, 50);
+      expect(responses.every((r) => r.status === 400 && r.body.error === 'invalid_grant')).toBe(true);
+      const { rows } = await first.database.pool.query('SELECT status, failed_attempts FROM offers WHERE id = $1', [offer.id]);
+      expect(rows[0]).toEqual({ status: 'locked', failed_attempts: 3 });
+      const tokens = await first.database.pool.query('SELECT count(*)::int AS n FROM access_tokens WHERE offer_id = $1', [offer.id]);
+      expect(tokens.rows[0].n).toBe(0);
+      // The right code no longer works either.
+      const right = await fireTokenRequests({ 'pre-authorized_code': offer.code, tx_code: String(offer.transactionCode) }, 2);
+      expect(right.map((r) => r.status)).toEqual([400, 400]);
+    });
+  }
+});
