@@ -1,0 +1,357 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { Pool } from 'undici';
+import { loadConfig } from '../src/config.js';
+import { SecretKeys } from '../src/crypto/secrets.js';
+import { connectDatabase } from '../src/db/database.js';
+import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
+import { migrate } from '../src/db/migrate.js';
+import { startProcess, type ServiceProcess } from './service.js';
+import { sqlFlow } from './sql-flow.js';
+import { StepStats, round, runClosedLoop } from './stats.js';
+import { codeOf, createOffer, redeem, walletFlow, walletKeys, type FlowContext } from './wallet-flow.js';
+
+const { values: args } = parseArgs({
+  options: {
+    mode: { type: 'string', default: 'flow' },
+    concurrency: { type: 'string', default: '16' },
+    duration: { type: 'string', default: '12' },
+    warmup: { type: 'string', default: '3' },
+    'pool-size': { type: 'string', default: '10' },
+    'seed-offers': { type: 'string', default: '0' },
+    'memory-flows': { type: 'string', default: '0' },
+    json: { type: 'boolean', default: false },
+    'no-ceilings': { type: 'boolean', default: false },
+    /** Write a V8 CPU profile of the service to this directory (open it in Chrome DevTools). */
+    'cpu-prof': { type: 'string' },
+  },
+});
+
+const mode = args.mode as 'flow' | 'offers' | 'token';
+if (!['flow', 'offers', 'token'].includes(mode)) throw new Error('--mode must be flow, offers or token');
+const concurrency = Number(args.concurrency);
+const duration = Number(args.duration);
+const warmup = Number(args.warmup);
+const poolSize = Number(args['pool-size']);
+const seedOffers = Number(args['seed-offers']);
+const memoryFlows = Number(args['memory-flows']);
+const log = (line: string) => {
+  if (!args.json) console.error(line);
+};
+
+const SECRET = randomBytes(32).toString('base64url');
+const ADMIN_KEY = `bench-admin-${randomBytes(24).toString('hex')}`;
+
+function withDatabase(url: string, database: string) {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+/** 1,000,000 offers in a few seconds: generate_series, mostly long expired or redeemed, as under steady load. */
+async function seed(pool: pg.Pool, count: number) {
+  await pool.query(
+    `INSERT INTO offers (id, code_hash, user_id, configuration_ids, claims, status, expires_at, created_at, redeemed_at)
+     SELECT gen_random_uuid(), sha256(('seed-' || i)::bytea), gen_random_uuid(), ARRAY[gen_random_uuid()], '{"givenName":"Seed"}',
+            CASE WHEN i % 10 = 0 THEN 'pending' ELSE 'redeemed' END,
+            now() - interval '1 minute' + (i % 600) * interval '1 second', now() - interval '1 hour', NULL
+     FROM generate_series(1, $1) AS i`,
+    [count],
+  );
+  await pool.query('ANALYZE');
+}
+
+/** EXPLAIN of every statement on the hot path: each must use an index, not a sequential scan. */
+async function explainHotQueries(pool: pg.Pool) {
+  const hash = randomBytes(32);
+  const queries: Record<string, [string, unknown[]]> = {
+    'api key look-up': ['SELECT id, role FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL', [hash]],
+    'configurations for offer': ['SELECT * FROM credential_configurations WHERE id IN ($1) FOR KEY SHARE', ['00000000-0000-0000-0000-000000000000']],
+    'redeem (offer by code)': ["UPDATE offers SET status = 'redeemed' WHERE code_hash = $1 AND status = 'pending' AND expires_at > now()", [hash]],
+    'offer state by code': ['SELECT id, status FROM offers WHERE code_hash = $1', [hash]],
+    'access token look-up': ['SELECT * FROM access_tokens t JOIN offers o ON o.id = t.offer_id WHERE t.token_hash = $1', [hash]],
+    'mark configuration issued': ['UPDATE access_tokens SET revoked_at = now() WHERE id = $1', ['00000000-0000-0000-0000-000000000000']],
+    'used nonce insert': ['INSERT INTO used_nonces VALUES ($1, now()) ON CONFLICT DO NOTHING', [hash]],
+    'live offers of a configuration': ["SELECT id FROM offers WHERE status = 'pending' AND configuration_ids @> ARRAY[$1]::uuid[] LIMIT 1", ['00000000-0000-0000-0000-000000000000']],
+  };
+  const client = await pool.connect();
+  const results: Record<string, { plan: string; indexed: boolean }> = {};
+  try {
+    await client.query('BEGIN');
+    for (const [name, [sql, values]] of Object.entries(queries)) {
+      const { rows } = await client.query(`EXPLAIN ${sql}`, values);
+      const plan = rows.map((row) => row['QUERY PLAN']).join(' | ');
+      results[name] = { plan, indexed: !/Seq Scan on (offers|access_tokens|api_keys|used_nonces|credential_configurations)\b/.test(plan) };
+    }
+  } finally {
+    await client.query('ROLLBACK');
+    client.release();
+  }
+  return results;
+}
+
+async function main() {
+  const machine = { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: round(totalmem() / 2 ** 30, 1), node: process.version };
+  let embedded: EmbeddedDatabase | undefined;
+  let dataDir: string | undefined;
+  let serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'vci-issuer-bench-'));
+    embedded = await startEmbeddedPostgres(dataDir);
+    serverUrl = embedded.url;
+  }
+  const benchDatabase = `vci_bench_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${benchDatabase}`);
+  const databaseUrl = withDatabase(serverUrl, benchDatabase);
+  const pgVersion = (await admin.query('SHOW server_version')).rows[0].server_version;
+  const durability = Object.fromEntries(
+    (await admin.query("SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')")).rows.map((r) => [r.name, r.setting]),
+  );
+
+  const services: ServiceProcess[] = [];
+  const report: Record<string, unknown> = { machine, postgres: { version: pgVersion, ...durability }, mode, concurrency, duration, poolSize, seedOffers };
+  try {
+    const setupPool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+    await migrate(setupPool);
+    if (seedOffers > 0) {
+      log(`seeding ${seedOffers} offers…`);
+      const started = performance.now();
+      await seed(setupPool, seedOffers);
+      log(`  seeded in ${round((performance.now() - started) / 1000, 1)} s`);
+      report.explain = await explainHotQueries(setupPool);
+    }
+    await setupPool.end();
+
+    const port = await freePort();
+    const publicUrl = `http://127.0.0.1:${port}`;
+    const service = await startProcess(
+      'src/main.ts',
+      {
+        NODE_ENV: 'production',
+        DATABASE_URL: databaseUrl,
+        DATABASE_POOL_SIZE: String(poolSize),
+        SECRET,
+        ADMIN_API_KEY: ADMIN_KEY,
+        PUBLIC_URL: publicUrl,
+        LOG_LEVEL: 'warn',
+        RATE_LIMIT_PER_MINUTE: '0',
+        MIGRATE_ON_START: 'false',
+      },
+      port,
+      '/health/ready',
+      args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args['cpu-prof'])}`] : [],
+    );
+    services.push(service);
+    const http = new Pool(service.url, { connections: concurrency * 2, pipelining: 1 });
+    const adminHeaders = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
+    const configuration = await (
+      await http.request({
+        method: 'POST',
+        path: '/v2/credentials/sd-jwt/configurations',
+        headers: adminHeaders,
+        body: JSON.stringify({
+          type: 'https://credentials.example.com/membership',
+          claimMappings: {
+            given_name: { mapFrom: 'claims.givenName', required: true },
+            family_name: { mapFrom: 'claims.familyName', required: true },
+            member_number: { mapFrom: 'claims.memberNumber', selectivelyDisclosable: false },
+          },
+          expiresIn: { years: 1 },
+        }),
+      })
+    ).body.json() as { id: string };
+    // Back-ends use stored API keys (looked up per request), not the environment's admin key.
+    const issuerKey = (await (await http.request({ method: 'POST', path: '/v1/api-keys', headers: adminHeaders, body: JSON.stringify({ name: 'bench', role: 'issuer' }) })).body.json()) as { key: string };
+
+    let counter = 0;
+    const context = (stats: StepStats): FlowContext => ({ http, publicUrl, apiKey: issuerKey.key, configurationId: configuration.id, keys, stats });
+    const keys = walletKeys(64);
+
+    const measure = async (name: string, seconds: number, c: number, task: (ctx: FlowContext) => Promise<boolean>) => {
+      const stats = new StepStats();
+      const ctx = context(stats);
+      const result = await runClosedLoop({ concurrency: c, seconds, task: () => task(ctx) });
+      const entry = { ...result, concurrency: c, errors: Object.fromEntries(stats.errors), errorExamples: Object.fromEntries(stats.errorExamples), latencyMs: stats.summary() };
+      log(`  ${name}: ${result.perSecond}/s at concurrency ${c}, ${stats.errorCount} errors`);
+      return entry;
+    };
+
+    const flowTask = (ctx: FlowContext) => walletFlow(ctx, counter++);
+    const offerTask = async (ctx: FlowContext) => Boolean(await createOffer(ctx, counter++));
+    const codes: string[] = [];
+    const tokenTask = async (ctx: FlowContext) => {
+      const code = codes.pop();
+      return code ? Boolean(await redeem(ctx, code)) : false;
+    };
+
+    log(`warming up (${warmup} s)…`);
+    await measure('warm-up', warmup, concurrency, flowTask);
+    const rssAfterWarmup = await service.rssBytes();
+
+    const results: Record<string, unknown> = {};
+    if (mode === 'flow' || mode === 'offers') {
+      log('offer creation…');
+      results.offers = await measure('offers', duration, concurrency, offerTask);
+    }
+    if (mode === 'flow') {
+      log('complete flows…');
+      results.flow = await measure('flow', duration, concurrency, flowTask);
+      log(`complete flows at half the concurrency (latency)…`);
+      results.flowHalfConcurrency = await measure('flow at C/2', Math.max(2, Math.round(duration / 2)), Math.max(1, Math.floor(concurrency / 2)), flowTask);
+    }
+    if (mode === 'token') {
+      log('pre-creating offers for redemption…');
+      const prepare = new StepStats();
+      const prepareCtx = context(prepare);
+      await runClosedLoop({
+        concurrency,
+        seconds: duration,
+        task: async () => {
+          const offer = await createOffer(prepareCtx, counter++);
+          if (offer) codes.push(codeOf(offer.uri));
+          return Boolean(offer);
+        },
+      });
+      log(`token redemption (${codes.length} offers)…`);
+      results.token = await measure('token', duration, concurrency, tokenTask);
+    }
+    if (memoryFlows > 0) {
+      log(`memory: ${memoryFlows} flows…`);
+      const stats = new StepStats();
+      const ctx = context(stats);
+      let remaining = memoryFlows;
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (remaining-- > 0) await walletFlow(ctx, counter++);
+        }),
+      );
+      results.memory = { flows: memoryFlows, seconds: round((performance.now() - started) / 1000, 1), errors: stats.errorCount };
+    }
+    const rssAfterRun = await service.rssBytes();
+    report.rss = { afterWarmupMiB: round(rssAfterWarmup / 2 ** 20, 1), afterRunMiB: round(rssAfterRun / 2 ** 20, 1), ratio: round(rssAfterRun / rssAfterWarmup) };
+    await http.close();
+    report.stopExitCode = await service.stop();
+    services.pop();
+
+    if (!args['no-ceilings']) {
+      log('ceiling 1: bare Fastify route committing one offer-sized row…');
+      const ceilingPort = await freePort();
+      const ceiling = await startProcess('bench/ceiling-http.ts', { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: String(poolSize) }, ceilingPort, '/ready');
+      services.push(ceiling);
+      const ceilingHttp = new Pool(ceiling.url, { connections: concurrency * 2 });
+      const ceilingStats = new StepStats();
+      const insertBody = JSON.stringify({ claims: { givenName: 'Ada', familyName: 'Lovelace', memberNumber: '1' } });
+      await runClosedLoop({
+        concurrency,
+        seconds: warmup,
+        task: async () => (await (await ceilingHttp.request({ method: 'POST', path: '/insert', headers: { 'content-type': 'application/json' }, body: insertBody })).body.text(), true),
+      });
+      const ceiling1 = await runClosedLoop({
+        concurrency,
+        seconds: duration,
+        task: async () => {
+          const started = performance.now();
+          const response = await ceilingHttp.request({ method: 'POST', path: '/insert', headers: { 'content-type': 'application/json' }, body: insertBody });
+          await response.body.text();
+          if (response.statusCode !== 201) {
+            ceilingStats.fail('insert', String(response.statusCode));
+            return false;
+          }
+          ceilingStats.record('insert', performance.now() - started);
+          return true;
+        },
+      });
+      await ceilingHttp.close();
+      await ceiling.stop();
+      services.pop();
+      log(`  ceiling 1: ${ceiling1.perSecond}/s`);
+
+      log('ceiling 2: the SQL of a complete flow, straight through pg…');
+      const database = connectDatabase(databaseUrl, poolSize);
+      const config = loadConfig({ NODE_ENV: 'test', PUBLIC_URL: publicUrl });
+      const secrets = new SecretKeys(SECRET);
+      const sqlStats = new StepStats();
+      const sqlTask = async () => {
+        const started = performance.now();
+        try {
+          await sqlFlow({ database, config, secrets }, { apiKey: issuerKey.key, configurationId: configuration.id, claims: { givenName: 'Ada', familyName: 'Lovelace', memberNumber: '1' } });
+          sqlStats.record('flow', performance.now() - started);
+          return true;
+        } catch (error) {
+          sqlStats.fail('flow', String(error));
+          return false;
+        }
+      };
+      await runClosedLoop({ concurrency, seconds: warmup, task: sqlTask });
+      const ceiling2 = await runClosedLoop({ concurrency, seconds: duration, task: sqlTask });
+      await database.close();
+      log(`  ceiling 2: ${ceiling2.perSecond}/s`);
+
+      report.ceilings = {
+        httpOneInsert: { ...ceiling1, errors: ceilingStats.errorCount, latencyMs: ceilingStats.summary() },
+        sqlOfFlow: { ...ceiling2, errors: sqlStats.errorCount, latencyMs: sqlStats.summary() },
+      };
+      const offers = results.offers as { perSecond: number } | undefined;
+      const flow = results.flow as { perSecond: number } | undefined;
+      report.ratios = {
+        ...(offers && { offersOverCeiling1: round(offers.perSecond / ceiling1.perSecond) }),
+        ...(flow && { flowsOverCeiling2: round(flow.perSecond / ceiling2.perSecond) }),
+      };
+    }
+    report.results = results;
+    const half = results.flowHalfConcurrency as { latencyMs: Record<string, { p50: number; p99: number }> } | undefined;
+    if (half?.latencyMs.flow) report.halfConcurrencyP99OverP50 = round(half.latencyMs.flow.p99 / half.latencyMs.flow.p50);
+  } finally {
+    for (const service of services) await service.stop().catch(() => {});
+    await admin.query(`DROP DATABASE IF EXISTS ${benchDatabase} WITH (FORCE)`).catch(() => {});
+    await admin.end();
+    await embedded?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  }
+
+  if (args.json) {
+    console.log(JSON.stringify(report, null, 2));
+  } else {
+    printTable(report);
+  }
+}
+
+function printTable(report: Record<string, unknown>) {
+  const results = report.results as Record<string, { perSecond: number; concurrency: number; errors: Record<string, number>; latencyMs: Record<string, { p50: number; p95: number; p99: number }> }>;
+  console.log(`\nvci-issuer benchmark — ${JSON.stringify(report.machine)}; PostgreSQL ${JSON.stringify(report.postgres)}`);
+  console.log(`mode ${report.mode}, concurrency ${report.concurrency}, ${report.duration} s per phase, pool ${report.poolSize}, seeded offers ${report.seedOffers}\n`);
+  console.log('phase                  rate/s   conc  step        p50 ms   p95 ms   p99 ms  errors');
+  for (const [phase, result] of Object.entries(results)) {
+    if (!result.latencyMs) {
+      console.log(`${phase.padEnd(22)} ${JSON.stringify(result)}`);
+      continue;
+    }
+    for (const [index, [step, latency]] of Object.entries(result.latencyMs).entries()) {
+      const head = index === 0 ? `${phase.padEnd(22)} ${String(result.perSecond).padStart(7)} ${String(result.concurrency).padStart(6)}` : ' '.repeat(36);
+      console.log(`${head}  ${step.padEnd(10)} ${String(latency.p50).padStart(8)} ${String(latency.p95).padStart(8)} ${String(latency.p99).padStart(8)}  ${result.errors[step] ?? 0}`);
+    }
+  }
+  const ceilings = report.ceilings as Record<string, { perSecond: number }> | undefined;
+  if (ceilings) {
+    console.log(`\nceiling 1 (HTTP + one INSERT):   ${ceilings.httpOneInsert!.perSecond}/s`);
+    console.log(`ceiling 2 (SQL of a flow, pg):   ${ceilings.sqlOfFlow!.perSecond}/s`);
+    console.log(`ratios: ${JSON.stringify(report.ratios)}`);
+  }
+  if (report.halfConcurrencyP99OverP50 !== undefined) console.log(`flow p99/p50 at half concurrency: ${report.halfConcurrencyP99OverP50}`);
+  console.log(`service RSS: ${JSON.stringify(report.rss)}; exit code on SIGTERM: ${report.stopExitCode}`);
+  if (report.explain) {
+    console.log('\nhot queries (EXPLAIN):');
+    for (const [name, { indexed, plan }] of Object.entries(report.explain as Record<string, { indexed: boolean; plan: string }>)) {
+      console.log(`  ${indexed ? 'index' : 'SEQ SCAN'}  ${name}: ${plan.slice(0, 140)}`);
+    }
+  }
+}
+
+await main();

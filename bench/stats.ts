@@ -1,0 +1,52 @@
+/** Latency samples per step, in milliseconds, and error counts; percentiles by sorting (runs are short). */
+export class StepStats {
+  readonly samples = new Map<string, number[]>();
+  readonly errors = new Map<string, number>();
+  readonly errorExamples = new Map<string, string>();
+
+  record(step: string, ms: number) {
+    let list = this.samples.get(step);
+    if (!list) this.samples.set(step, (list = []));
+    list.push(ms);
+  }
+
+  fail(step: string, detail: string) {
+    this.errors.set(step, (this.errors.get(step) ?? 0) + 1);
+    if (!this.errorExamples.has(step)) this.errorExamples.set(step, detail.slice(0, 300));
+  }
+
+  get errorCount() {
+    return [...this.errors.values()].reduce((a, b) => a + b, 0);
+  }
+
+  summary() {
+    return Object.fromEntries(
+      [...this.samples].map(([step, values]) => {
+        const sorted = [...values].sort((a, b) => a - b);
+        const at = (q: number) => round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0);
+        return [step, { count: values.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: round(sorted.at(-1) ?? 0) }];
+      }),
+    );
+  }
+}
+
+export const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/**
+ * Keeps `concurrency` loops of `task` in flight for `seconds` (closed loop: each loop starts its
+ * next task when the previous one ends). Returns completed tasks per second.
+ */
+export async function runClosedLoop(options: { concurrency: number; seconds: number; task: (worker: number) => Promise<boolean> }) {
+  const deadline = performance.now() + options.seconds * 1000;
+  let completed = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: options.concurrency }, async (_, worker) => {
+      while (performance.now() < deadline) {
+        if (await options.task(worker)) completed++;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  return { completed, seconds: round(elapsed), perSecond: round(completed / elapsed, 1) };
+}
