@@ -208,7 +208,8 @@ export async function buildApp(ctx: AppContext, options: { logger?: Logger | fal
           }),
       });
       oauthScope.setErrorHandler(async (error, request, reply) => {
-        await recordFailure(ctx.db, request, error);
+        // As on management routes, requests without valid credentials leave no events behind.
+        if ((error as { statusCode?: number }).statusCode !== 401) await recordFailure(ctx.db, request, error);
         return sendOAuthError(error, request, reply);
       });
       await oauthScope.register(oauthRoutes);

@@ -112,7 +112,7 @@ describe('HTTP conventions', () => {
     expect(response.statusCode).toBe(400);
     const body = response.json();
     expect(body.code).toBe('BadRequest');
-    expect(body.details.map((d: { param: string }) => d.param).sort()).toEqual(['', 'name', 'role']);
+    expect(body.details.map((d: { param: string }) => d.param).sort()).toEqual(['extra', 'name', 'role']);
     expect(body.details.every((d: { location: string }) => d.location === 'body')).toBe(true);
   });
 

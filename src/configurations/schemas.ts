@@ -37,7 +37,13 @@ export const brandingSchema = z
     description: z.string().max(1000).optional(),
     backgroundColor: color.optional(),
     textColor: color.optional(),
-    logo: z.strictObject({ uri: z.url().max(2048), altText: z.string().max(500).optional() }).optional(),
+    logo: z
+      .strictObject({
+        // Wallets fetch or render this URI: no javascript:, file: or other schemes (OID4VCI display: https or data).
+        uri: z.url({ protocol: /^(https?|data)$/, error: 'must be an https:, http: or data: URI' }).max(2048),
+        altText: z.string().max(500).optional(),
+      })
+      .optional(),
   })
   .meta({ id: 'Branding' });
 

@@ -36,6 +36,13 @@ interface ParsedRequest {
   proofs: string[];
 }
 
+/** Draft 13 wallets expect a fresh c_nonce with proof and nonce errors so they can retry (draft 13 §7.3.2). */
+function withFreshNonce(deps: Deps, error: OAuthError): OAuthError {
+  const expiresIn = deps.config.oauth.cNonceExpiresInSeconds;
+  const { nonce } = issueNonce(deps.secrets, expiresIn);
+  return new OAuthError(error.error, error.description, error.statusCode, error.headers, { c_nonce: nonce, c_nonce_expires_in: expiresIn });
+}
+
 /** Works out which configuration is asked for and which proofs come with it, in either dialect. */
 async function parseRequest(deps: Deps, grant: AccessTokenGrant, body: CredentialRequest): Promise<ParsedRequest> {
   if (body.credential_identifier !== undefined) {
@@ -65,8 +72,11 @@ async function parseRequest(deps: Deps, grant: AccessTokenGrant, body: Credentia
       if (candidate?.type === body.vct) configuration = candidate;
     }
     if (!configuration) throw new OAuthError('unsupported_credential_type', `vct ${body.vct ?? '(missing)'} was not offered with this access token`);
-    if (!body.proof) throw new OAuthError('invalid_proof', 'proof is required: credentials are bound to a holder key');
-    if (body.proof.proof_type !== 'jwt' || typeof body.proof.jwt !== 'string') throw new OAuthError('invalid_proof', 'proof must be { proof_type: "jwt", jwt }');
+    // A draft 13 wallet without a c_nonce sends no proof and gets one here.
+    if (!body.proof) throw withFreshNonce(deps, new OAuthError('invalid_proof', 'proof is required: credentials are bound to a holder key'));
+    if (body.proof.proof_type !== 'jwt' || typeof body.proof.jwt !== 'string') {
+      throw withFreshNonce(deps, new OAuthError('invalid_proof', 'proof must be { proof_type: "jwt", jwt }'));
+    }
     return { dialect: 'draft13', typ: body.format as SdJwtTyp, configuration, proofs: [body.proof.jwt] };
   }
   throw new OAuthError('invalid_credential_request', 'Either credential_configuration_id (OpenID4VCI 1.0) or format and vct (draft 13) is required');
@@ -79,12 +89,7 @@ export async function issueCredentials(deps: Deps, grant: AccessTokenGrant, body
   const { config, secrets } = deps;
   const request = await parseRequest(deps, grant, body);
   const draft13 = request.dialect === 'draft13';
-  // Draft 13 wallets expect a fresh c_nonce with proof errors so they can retry.
-  const withFreshNonce = (error: OAuthError) => {
-    if (!draft13) return error;
-    const { nonce } = issueNonce(secrets, config.oauth.cNonceExpiresInSeconds);
-    return new OAuthError(error.error, error.description, error.statusCode, error.headers, { c_nonce: nonce, c_nonce_expires_in: config.oauth.cNonceExpiresInSeconds });
-  };
+  const proofError = (error: OAuthError) => (draft13 ? withFreshNonce(deps, error) : error);
 
   const { configuration } = request;
   if (grant.issued_configuration_ids.includes(configuration.id)) {
@@ -99,12 +104,12 @@ export async function issueCredentials(deps: Deps, grant: AccessTokenGrant, body
       ),
     );
   } catch (error) {
-    throw error instanceof OAuthError ? withFreshNonce(error) : error;
+    throw error instanceof OAuthError ? proofError(error) : error;
   }
   const nonces = new Map<string, { hash: Buffer; expiresAt: Date }>();
   for (const proof of proofs) {
     const check = checkNonce(secrets, proof.nonce);
-    if (!check.valid) throw withFreshNonce(new OAuthError('invalid_nonce', check.reason));
+    if (!check.valid) throw proofError(new OAuthError('invalid_nonce', check.reason));
     nonces.set(check.hash.toString('hex'), check);
   }
 
@@ -141,7 +146,7 @@ export async function issueCredentials(deps: Deps, grant: AccessTokenGrant, body
     credentials,
     event,
   });
-  if (outcome === 'nonce-used') throw withFreshNonce(new OAuthError('invalid_nonce', 'c_nonce has already been used'));
+  if (outcome === 'nonce-used') throw proofError(new OAuthError('invalid_nonce', 'c_nonce has already been used'));
   if (outcome === 'denied') throw new OAuthError('credential_request_denied', 'This access token has already been used for this credential configuration, or is no longer valid');
 
   if (draft13) {

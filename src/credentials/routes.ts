@@ -2,7 +2,7 @@ import type { App } from '../app.js';
 import { eventContext } from '../events/record.js';
 import { oauthErrorSchema } from '../http/oauth-errors.js';
 import { authenticateAccessToken, issueCredentials } from './issue-credential.js';
-import { credentialRequestSchema, credentialResponseSchema } from './schemas.js';
+import { credentialErrorSchema, credentialRequestSchema, credentialResponseSchema } from './schemas.js';
 
 export const CREDENTIAL_PATH = '/v1/openid/credential';
 
@@ -20,7 +20,8 @@ export async function credentialRoutes(app: App) {
         summary: 'Credential endpoint: a key-bound SD-JWT VC per proof (OpenID4VCI 1.0 and draft 13 requests)',
         security: [{ accessToken: [] }],
         body: credentialRequestSchema,
-        response: { 200: credentialResponseSchema, 400: oauthErrorSchema, 401: oauthErrorSchema },
+        // Not the plain OAuth error schema for 400: serialising through it would strip draft 13's c_nonce.
+        response: { 200: credentialResponseSchema, 400: credentialErrorSchema, 401: oauthErrorSchema },
       },
     },
     async (request, reply) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { oauthErrorSchema } from '../http/oauth-errors.js';
 
 /**
  * One schema for both dialects, checked field by field in issueCredentials so that each problem gets
@@ -24,3 +25,11 @@ export const credentialResponseSchema = z
     z.object({ credential: z.string(), c_nonce: z.string(), c_nonce_expires_in: z.number().int() }).describe('Draft 13'),
   ])
   .meta({ id: 'CredentialResponse' });
+
+/** The OAuth error body; draft 13 adds a fresh c_nonce to proof and nonce errors so the wallet can retry. */
+export const credentialErrorSchema = oauthErrorSchema
+  .extend({
+    c_nonce: z.string().optional().describe('Draft 13 requests: a fresh c_nonce with invalid_proof and invalid_nonce'),
+    c_nonce_expires_in: z.number().int().optional(),
+  })
+  .meta({ id: 'CredentialError' });

@@ -76,11 +76,17 @@ export function instancePathToParam(instancePath: string): string {
 export function validationDetails(error: FastifyError): ErrorDetail[] {
   if (!hasZodFastifySchemaValidationErrors(error)) return [{ location: 'body', param: '', msg: error.message }];
   const location = LOCATION[error.validationContext ?? 'body'] ?? 'body';
-  return error.validation.map((issue) => ({
-    location,
-    param: instancePathToParam(issue.instancePath),
-    msg: issue.message ?? 'Invalid value',
-  }));
+  return error.validation.flatMap((issue) => {
+    const param = instancePathToParam(issue.instancePath);
+    const params = issue.params as { keys?: string[]; issues?: { message: string }[] };
+    // Name each unknown field itself, not the object that holds it.
+    if (issue.keyword === 'unrecognized_keys' && params.keys) {
+      return params.keys.map((key) => ({ location, param: formatPath([...(param ? [param] : []), key]), msg: `Unknown field "${key}"` }));
+    }
+    // A record key that failed its own schema: say why, not just "Invalid key in record".
+    const reason = issue.keyword === 'invalid_key' ? params.issues?.[0]?.message : undefined;
+    return [{ location, param, msg: reason ? `Invalid key: ${reason}` : (issue.message ?? 'Invalid value') }];
+  });
 }
 
 export interface ErrorResponse {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { App } from '../app.js';
 import { ALL_ISSUERS } from '../auth/roles.js';
 import { evented } from '../events/record.js';
-import { notFound } from '../http/errors.js';
+import { badRequest, notFound } from '../http/errors.js';
 import { decodeCursor, pageQuerySchema, pageSchema, toPage } from '../http/pagination.js';
 import { claimsSchema, userSchema, type User } from './schemas.js';
 import { deleteUser, getUser, insertUser, listUsers, replaceUserClaims } from './store.js';
@@ -13,6 +13,15 @@ const category = 'User';
 const params = z.object({ id: z.uuid() });
 const userBody = z.strictObject({ claims: claimsSchema.default({}) });
 const withoutSeq = ({ id, claims }: User) => ({ id, claims });
+
+/** The search takes its cursor in the body, so a bad one is reported there. */
+function decodeBodyCursor(cursor: string | undefined) {
+  try {
+    return decodeCursor(cursor);
+  } catch {
+    throw badRequest('Validation Error', [{ location: 'body', param: 'cursor', msg: 'Invalid cursor' }]);
+  }
+}
 
 export async function userRoutes(app: App) {
   app.post(
@@ -52,7 +61,7 @@ export async function userRoutes(app: App) {
     },
     async (request) => {
       const { limit, cursor, claims } = request.body;
-      return toPage(await listUsers(app.ctx.db, { limit, claims, beforeSeq: decodeCursor(cursor) }), limit, withoutSeq);
+      return toPage(await listUsers(app.ctx.db, { limit, claims, beforeSeq: decodeBodyCursor(cursor) }), limit, withoutSeq);
     },
   );
 
