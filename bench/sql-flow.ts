@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
 import { hashApiKey } from '../src/auth/api-keys.js';
 import { findActiveApiKey } from '../src/auth/store.js';
 import type { Config } from '../src/config.js';
-import { getConfiguration } from '../src/configurations/store.js';
 import { findAccessToken, recordIssuance } from '../src/credentials/store.js';
 import type { SecretKeys } from '../src/crypto/secrets.js';
 import type { DatabaseHandle } from '../src/db/database.js';
-import { evented } from '../src/events/record.js';
 import { createOffer } from '../src/offers/create-offer.js';
 import { issueNonce, checkNonce } from '../src/oauth/nonce.js';
 import { redeemPreAuthorizedCode } from '../src/oauth/store.js';
@@ -25,18 +22,14 @@ export async function sqlFlow(
 ): Promise<void> {
   const { database, config, secrets } = deps;
   const { db, pool } = database;
-  // Management request: API key look-up, then the offer transaction with its events.
+  // Management request: API key look-up, then the offer statement with its events.
   const principal = await findActiveApiKey(db, hashApiKey(secrets, input.apiKey));
   if (!principal) throw new Error('API key not found');
-  const request = {
-    id: randomUUID(),
-    principal: { keyId: principal.id, role: principal.role },
-    routeOptions: { config: { event: { type: 'OPENID_PRE_AUTHORIZED_OFFER_CREATE', category: 'OpenId' } } },
-  } as unknown as FastifyRequest;
-  const offer = await evented(db, request, async (trx) => {
-    const created = await createOffer({ config, secrets }, trx, { credentials: [input.configurationId], claims: input.claims });
-    return { result: created, data: { offerId: created.id } };
-  });
+  const offer = await createOffer(
+    { db, pool, config, secrets },
+    { credentials: [input.configurationId], claims: input.claims },
+    { type: 'OPENID_PRE_AUTHORIZED_OFFER_CREATE', category: 'OpenId', requestId: randomUUID(), actor: principal.id },
+  );
   const code = JSON.parse(decodeURIComponent(offer.uri.split('credential_offer=')[1]!)).grants['urn:ietf:params:oauth:grant-type:pre-authorized_code']['pre-authorized_code'];
 
   // Token: one statement.
@@ -46,7 +39,7 @@ export async function sqlFlow(
     txCodeHash: null,
     maxAttempts: config.offers.txCodeMaxAttempts,
     token: { id: randomUUID(), hash: hashAccessToken(secrets, token), expiresInSeconds: 300 },
-    event: { requestId: randomUUID(), actor: null },
+    event: { type: 'OPENID_TOKEN_CREATE', category: 'OpenId', requestId: randomUUID(), actor: null },
   });
   if (redeemed?.status !== 'redeemed') throw new Error('redemption failed');
 
@@ -55,7 +48,7 @@ export async function sqlFlow(
   if (!nonce.valid) throw new Error('nonce');
   const grant = await findAccessToken(pool, hashAccessToken(secrets, token));
   if (!grant) throw new Error('token not found');
-  const configuration = await getConfiguration(db, input.configurationId);
+  const configuration = grant.configurations.find((c) => c.id === input.configurationId);
   if (!configuration) throw new Error('configuration not found');
   const outcome = await recordIssuance(pool, {
     accessTokenId: grant.id,
@@ -64,7 +57,7 @@ export async function sqlFlow(
     configurationId: configuration.id,
     nonces: [{ hash: nonce.hash, expiresAt: nonce.expiresAt }],
     credentials: [{ id: randomUUID(), holderKeyThumbprint: 'bench', hash: 'bench', issuerKid: 'bench', expiresAt: null }],
-    event: { requestId: randomUUID(), actor: null },
+    event: { type: 'OPENID_CREDENTIAL_ISSUE', category: 'OpenId', requestId: randomUUID(), actor: null },
   });
   if (outcome !== 'issued') throw new Error(`issuance ${outcome}`);
 }

@@ -23,3 +23,13 @@ CREATE TABLE events (
 CREATE INDEX events_type_seq ON events (type, seq);
 CREATE INDEX events_category_seq ON events (category, seq);
 CREATE INDEX events_timestamp ON events (timestamp);
+
+-- The one way events are written: START and its outcome, in the caller's statement or transaction,
+-- so they commit exactly when the change they describe does. Callable from inside a larger statement.
+CREATE FUNCTION record_events(p_type text, p_category text, p_request_id text, p_actor text, p_outcome text, p_data jsonb)
+RETURNS integer LANGUAGE sql VOLATILE AS $$
+  INSERT INTO events (id, type, category, timestamp, request_id, actor, data) VALUES
+    (gen_random_uuid(), p_type || '_START', p_category, clock_timestamp(), p_request_id, p_actor, '{}'),
+    (gen_random_uuid(), p_type || '_' || p_outcome, p_category, clock_timestamp(), p_request_id, p_actor, p_data);
+  SELECT 2;
+$$;

@@ -27,7 +27,10 @@ describe('token endpoint', () => {
     expect(response.headers).toMatchObject({ 'cache-control': 'no-store', pragma: 'no-cache' });
     const stored = await issuer.database.pool.query('SELECT status, redeemed_at FROM offers WHERE id = $1', [offer.id]);
     expect(stored.rows[0]).toMatchObject({ status: 'redeemed', redeemed_at: expect.any(Date) });
-    const events = await issuer.database.pool.query("SELECT type FROM events WHERE type LIKE 'OPENID_TOKEN_CREATE_%' AND data->>'offerId' = $1 ORDER BY seq", [offer.id]);
+    const events = await issuer.database.pool.query(
+      `SELECT type FROM events WHERE request_id = (SELECT request_id FROM events WHERE type = 'OPENID_TOKEN_CREATE_SUCCESS' AND data->>'offerId' = $1) ORDER BY seq`,
+      [offer.id],
+    );
     expect(events.rows.map((r) => r.type)).toEqual(['OPENID_TOKEN_CREATE_START', 'OPENID_TOKEN_CREATE_SUCCESS']);
   });
 

@@ -53,9 +53,8 @@ export async function getConfiguration(db: Db | Tx, id: string): Promise<Configu
   return row && toConfiguration(row);
 }
 
-/** Locks the rows against deletion (KEY SHARE) until the caller's transaction ends, so an offer never points at a deleted configuration. */
-export async function getConfigurationsForOffer(db: Tx, ids: string[]): Promise<Configuration[]> {
-  const rows = await db.selectFrom('credential_configurations').selectAll().where('id', 'in', ids).forKeyShare().execute();
+export async function getConfigurations(db: Db | Tx, ids: string[]): Promise<Configuration[]> {
+  const rows = await db.selectFrom('credential_configurations').selectAll().where('id', 'in', ids).execute();
   return rows.map(toConfiguration);
 }
 

@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AppContext } from '../app.js';
 import { resolveClaims } from '../configurations/claims.js';
 import { addPeriod, type Configuration } from '../configurations/schemas.js';
-import { getConfiguration } from '../configurations/store.js';
-import type { EventContext } from '../events/record.js';
+import type { EventContext, EventKind } from '../events/record.js';
 import { OAuthError, invalidToken } from '../http/oauth-errors.js';
 import { getSigningKey } from '../keys/issuer-keys.js';
 import { checkNonce, issueNonce } from '../oauth/nonce.js';
@@ -44,14 +43,14 @@ function withFreshNonce(deps: Deps, error: OAuthError): OAuthError {
 }
 
 /** Works out which configuration is asked for and which proofs come with it, in either dialect. */
-async function parseRequest(deps: Deps, grant: AccessTokenGrant, body: CredentialRequest): Promise<ParsedRequest> {
+function parseRequest(deps: Deps, grant: AccessTokenGrant, body: CredentialRequest): ParsedRequest {
   if (body.credential_identifier !== undefined) {
     throw new OAuthError('unknown_credential_identifier', 'This issuer does not issue credential identifiers; use credential_configuration_id');
   }
   if (body.credential_configuration_id !== undefined || body.proofs !== undefined) {
     const id = body.credential_configuration_id;
     if (!id) throw new OAuthError('invalid_credential_request', 'credential_configuration_id is required');
-    const configuration = grant.configuration_ids.includes(id) ? await getConfiguration(deps.db, id) : undefined;
+    const configuration = grant.configurations.find((c) => c.id === id);
     if (!configuration) throw new OAuthError('unknown_credential_configuration', `Credential configuration ${id} was not offered with this access token`);
     if (!body.proofs) throw new OAuthError('invalid_proof', 'proofs is required: credentials are bound to a holder key');
     const proofTypes = Object.keys(body.proofs);
@@ -66,11 +65,7 @@ async function parseRequest(deps: Deps, grant: AccessTokenGrant, body: Credentia
   if (body.format !== undefined) {
     // Draft 13 §7.2: format + vct, one proof.
     if (!SD_JWT_FORMATS.includes(body.format)) throw new OAuthError('unsupported_credential_format', `Format ${body.format} is not supported`);
-    let configuration: Configuration | undefined;
-    for (const id of grant.configuration_ids) {
-      const candidate = await getConfiguration(deps.db, id);
-      if (candidate?.type === body.vct) configuration = candidate;
-    }
+    const configuration = grant.configurations.find((c) => c.type === body.vct);
     if (!configuration) throw new OAuthError('unsupported_credential_type', `vct ${body.vct ?? '(missing)'} was not offered with this access token`);
     // A draft 13 wallet without a c_nonce sends no proof and gets one here.
     if (!body.proof) throw withFreshNonce(deps, new OAuthError('invalid_proof', 'proof is required: credentials are bound to a holder key'));
@@ -85,9 +80,14 @@ async function parseRequest(deps: Deps, grant: AccessTokenGrant, body: Credentia
 export type CredentialResponse = { credentials: { credential: string }[] } | { credential: string; c_nonce: string; c_nonce_expires_in: number };
 
 /** Credential endpoint (OID4VCI 1.0 §8, draft 13 §7): one configuration, one credential per proof. */
-export async function issueCredentials(deps: Deps, grant: AccessTokenGrant, body: CredentialRequest, event: EventContext): Promise<CredentialResponse> {
+export async function issueCredentials(
+  deps: Deps,
+  grant: AccessTokenGrant,
+  body: CredentialRequest,
+  event: EventKind & EventContext,
+): Promise<CredentialResponse> {
   const { config, secrets } = deps;
-  const request = await parseRequest(deps, grant, body);
+  const request = parseRequest(deps, grant, body);
   const draft13 = request.dialect === 'draft13';
   const proofError = (error: OAuthError) => (draft13 ? withFreshNonce(deps, error) : error);
 

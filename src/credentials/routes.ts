@@ -1,5 +1,5 @@
 import type { App } from '../app.js';
-import { eventContext } from '../events/record.js';
+import { eventContext, eventKindOf } from '../events/record.js';
 import { oauthErrorSchema } from '../http/oauth-errors.js';
 import { authenticateAccessToken, issueCredentials } from './issue-credential.js';
 import { credentialErrorSchema, credentialRequestSchema, credentialResponseSchema } from './schemas.js';
@@ -25,7 +25,7 @@ export async function credentialRoutes(app: App) {
       },
     },
     async (request, reply) => {
-      const response = await issueCredentials(app.ctx, request.accessGrant!, request.body, eventContext(request));
+      const response = await issueCredentials(app.ctx, request.accessGrant!, request.body, { ...eventKindOf(request), ...eventContext(request) });
       return reply.header('cache-control', 'no-store').send(response);
     },
   );

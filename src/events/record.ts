@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import type { Db, Tx } from '../db/database.js';
@@ -18,23 +17,9 @@ export interface EventContext {
 
 export type EventData = Record<string, unknown>;
 
-async function insertEvents(db: Db | Tx, kind: EventKind, context: EventContext, outcomes: { suffix: string; data: EventData }[]) {
-  await db
-    .insertInto('events')
-    .values(
-      outcomes.map(({ suffix, data }) => ({
-        id: randomUUID(),
-        type: `${kind.type}_${suffix}`,
-        category: kind.category,
-        // The database clock at insert, like `seq`: newest-first (by seq) listings then never go back in
-        // time, across requests and instances. START is inserted before its outcome.
-        timestamp: sql<Date>`clock_timestamp()`,
-        request_id: context.requestId,
-        actor: context.actor,
-        data: JSON.stringify(data),
-      })),
-    )
-    .execute();
+/** START and the outcome, through the database function record_events (migrations/001). */
+async function insertEvents(db: Db | Tx, kind: EventKind, context: EventContext, outcome: 'SUCCESS' | 'FAIL', data: EventData) {
+  await sql`SELECT record_events(${kind.type}, ${kind.category}, ${context.requestId}, ${context.actor}, ${outcome}, ${JSON.stringify(data)}::jsonb)`.execute(db);
 }
 
 function failureData(error: unknown): EventData {
@@ -54,7 +39,7 @@ export function eventContext(request: FastifyRequest): EventContext {
   return { requestId: request.id, actor: request.principal?.keyId ?? null };
 }
 
-function eventKindOf(request: FastifyRequest): EventKind {
+export function eventKindOf(request: FastifyRequest): EventKind {
   const kind = request.routeOptions.config.event;
   if (!kind) throw new Error(`route ${request.routeOptions.url} has no config.event`);
   return kind;
@@ -74,10 +59,7 @@ export async function evented<T>(
   const kind = eventKindOf(request);
   return db.transaction().execute(async (trx) => {
     const { result, data } = await work(trx);
-    await insertEvents(trx, kind, eventContext(request), [
-      { suffix: 'START', data: {} },
-      { suffix: 'SUCCESS', data },
-    ]);
+    await insertEvents(trx, kind, eventContext(request), 'SUCCESS', data);
     return result;
   });
 }
@@ -88,10 +70,7 @@ export async function recordFailure(db: Db, request: FastifyRequest, error: unkn
   // Some failures change state themselves (a wrong transaction code counts an attempt) and write their FAIL event with it.
   if (!kind || (error as { eventRecorded?: boolean })?.eventRecorded) return;
   try {
-    await insertEvents(db, kind, eventContext(request), [
-      { suffix: 'START', data: {} },
-      { suffix: 'FAIL', data: failureData(error) },
-    ]);
+    await insertEvents(db, kind, eventContext(request), 'FAIL', failureData(error));
   } catch {
     // The database may be why the request failed; the client still gets the original error.
   }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { App } from '../app.js';
-import { eventContext } from '../events/record.js';
+import { eventContext, eventKindOf } from '../events/record.js';
 import { OAuthError, oauthErrorSchema } from '../http/oauth-errors.js';
 import { issueNonce } from './nonce.js';
 import { exchangePreAuthorizedCode } from './token.js';
@@ -52,7 +52,7 @@ export async function oauthRoutes(app: App) {
       },
     },
     async (request, reply) => {
-      const response = await exchangePreAuthorizedCode(app.ctx, request.body, eventContext(request));
+      const response = await exchangePreAuthorizedCode(app.ctx, request.body, { ...eventKindOf(request), ...eventContext(request) });
       return reply.headers(noStore).send(response);
     },
   );

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { EventContext } from '../events/record.js';
+import type { EventContext, EventKind } from '../events/record.js';
 
 export interface RedemptionAttempt {
   codeHash: Buffer;
@@ -7,7 +7,7 @@ export interface RedemptionAttempt {
   txCodeHash: Buffer | null;
   maxAttempts: number;
   token: { id: string; hash: Buffer; expiresInSeconds: number };
-  event: EventContext;
+  event: EventKind & EventContext;
 }
 
 export interface RedemptionRow {
@@ -45,19 +45,25 @@ export async function redeemPreAuthorizedCode(pool: pg.Pool, attempt: Redemption
         INSERT INTO access_tokens (id, token_hash, offer_id, configuration_ids, expires_at)
         SELECT $4, $5, id, configuration_ids, now() + make_interval(secs => $6) FROM redeemed WHERE status = 'redeemed'
       ), logged AS (
-        INSERT INTO events (id, type, category, timestamp, request_id, actor, data)
-        SELECT gen_random_uuid(), 'OPENID_TOKEN_CREATE_' || outcome.suffix, 'OpenId', clock_timestamp() + outcome.offset_ms * interval '1 millisecond', $7, NULL,
-               jsonb_build_object('offerId', r.id, 'userId', r.user_id) || outcome.data
+        SELECT record_events($8, $9, $7, NULL,
+          CASE WHEN r.status = 'redeemed' THEN 'SUCCESS' ELSE 'FAIL' END,
+          jsonb_build_object('offerId', r.id, 'userId', r.user_id) ||
+          CASE WHEN r.status = 'redeemed' THEN jsonb_build_object('accessTokenId', $4::uuid)
+               ELSE jsonb_build_object('error', 'invalid_grant', 'reason', 'wrong transaction code', 'failedAttempts', r.failed_attempts, 'locked', r.status = 'locked') END)
         FROM redeemed r
-        CROSS JOIN LATERAL (VALUES
-          ('START', 0, '{}'::jsonb),
-          (CASE WHEN r.status = 'redeemed' THEN 'SUCCESS' ELSE 'FAIL' END, 1,
-           CASE WHEN r.status = 'redeemed' THEN jsonb_build_object('accessTokenId', $4::uuid)
-                ELSE jsonb_build_object('error', 'invalid_grant', 'reason', 'wrong transaction code', 'failedAttempts', r.failed_attempts, 'locked', r.status = 'locked') END)
-        ) AS outcome(suffix, offset_ms, data)
       )
-      SELECT id AS offer_id, status, configuration_ids, user_id, failed_attempts FROM redeemed`,
-    values: [attempt.codeHash, attempt.txCodeHash, attempt.maxAttempts, attempt.token.id, attempt.token.hash, attempt.token.expiresInSeconds, attempt.event.requestId],
+      SELECT id AS offer_id, status, configuration_ids, user_id, failed_attempts, (SELECT count(*) FROM logged) AS logged FROM redeemed`,
+    values: [
+      attempt.codeHash,
+      attempt.txCodeHash,
+      attempt.maxAttempts,
+      attempt.token.id,
+      attempt.token.hash,
+      attempt.token.expiresInSeconds,
+      attempt.event.requestId,
+      attempt.event.type,
+      attempt.event.category,
+    ],
   });
   return rows[0];
 }

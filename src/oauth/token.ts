@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Config } from '../config.js';
 import { randomSecret, type SecretKeys } from '../crypto/secrets.js';
-import type { EventContext } from '../events/record.js';
+import type { EventContext, EventKind } from '../events/record.js';
 import { OAuthError } from '../http/oauth-errors.js';
 import { PRE_AUTHORIZED_GRANT, hashPreAuthorizedCode, hashTransactionCode } from '../offers/create-offer.js';
 import { issueNonce } from './nonce.js';
@@ -35,7 +35,7 @@ class RecordedOAuthError extends OAuthError {
 export async function exchangePreAuthorizedCode(
   deps: { pool: pg.Pool; secrets: SecretKeys; config: Config },
   request: TokenRequest,
-  event: EventContext,
+  event: EventKind & EventContext,
 ): Promise<TokenResponse> {
   if (request.grant_type !== PRE_AUTHORIZED_GRANT) throw new OAuthError('unsupported_grant_type', `grant_type must be ${PRE_AUTHORIZED_GRANT}`);
   const code = request['pre-authorized_code'];

@@ -1,12 +1,14 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
 import { resolveClaims } from '../configurations/claims.js';
-import { getConfigurationsForOffer } from '../configurations/store.js';
+import { getConfigurations } from '../configurations/store.js';
 import { randomSecret, type SecretKeys } from '../crypto/secrets.js';
-import type { Tx } from '../db/database.js';
-import { badRequest, type ErrorDetail } from '../http/errors.js';
+import type pg from 'pg';
+import type { Db } from '../db/database.js';
+import type { EventContext, EventKind } from '../events/record.js';
+import { badRequest, conflict, type ErrorDetail } from '../http/errors.js';
 import type { Claims } from '../users/schemas.js';
-import { getUser, insertUser, replaceUserClaims } from '../users/store.js';
+import { getUser } from '../users/store.js';
 import type { CreateOfferInput } from './schemas.js';
 import { insertOffer } from './store.js';
 
@@ -40,22 +42,28 @@ export interface CreatedOffer {
   uri: string;
   expiresAt: string;
   transactionCode?: number | string;
-  userCreated: boolean;
 }
 
 /**
- * Creates a pre-authorized offer inside the caller's transaction: checks the configurations and the
- * user, persists claims when asked, fails early when a required claim cannot be resolved, and
- * stores only hashes of the code and the transaction code.
+ * Creates a pre-authorized offer: reads the configurations and the user, fails early (400) when a
+ * configuration is unknown or a required claim cannot be resolved, then writes the offer, the user
+ * changes and the events in one statement. Only keyed hashes of the code and transaction code are stored.
  */
-export async function createOffer(deps: { config: Config; secrets: SecretKeys }, trx: Tx, input: CreateOfferInput): Promise<CreatedOffer> {
+export async function createOffer(
+  deps: { db: Db; pool: pg.Pool; config: Config; secrets: SecretKeys },
+  input: CreateOfferInput,
+  event: EventKind & EventContext,
+): Promise<CreatedOffer> {
   const { config, secrets } = deps;
   const expiresInSeconds = input.expiresIn ? (input.expiresIn.minutes ?? 0) * 60 + (input.expiresIn.seconds ?? 0) : config.offers.defaultExpiresInSeconds;
   if (expiresInSeconds > config.offers.maxExpiresInSeconds) {
     throw badRequest('Validation Error', [{ location: 'body', param: 'expiresIn', msg: `must be at most ${config.offers.maxExpiresInSeconds} seconds` }]);
   }
 
-  const configurations = await getConfigurationsForOffer(trx, input.credentials);
+  const [configurations, existingUser] = await Promise.all([
+    getConfigurations(deps.db, input.credentials),
+    input.userId ? getUser(deps.db, input.userId) : undefined,
+  ]);
   const unknown = input.credentials.flatMap((id, index) => (configurations.some((c) => c.id === id) ? [] : [{ id, index }]));
   if (unknown.length) {
     throw badRequest(
@@ -63,22 +71,17 @@ export async function createOffer(deps: { config: Config; secrets: SecretKeys },
       unknown.map(({ id, index }) => ({ location: 'body', param: `credentials[${index}]`, msg: `unknown credential configuration ${id}` })),
     );
   }
+  if (input.userId && !existingUser) {
+    throw badRequest('Validation Error', [{ location: 'body', param: 'userId', msg: `user ${input.userId} does not exist` }]);
+  }
 
   const offerClaims: Claims = input.claims ?? {};
   const persisted: Claims = Object.fromEntries((input.claimsToPersist ?? []).map((name) => [name, offerClaims[name]!]));
-  let user;
-  if (input.userId) {
-    user = await getUser(trx, input.userId, { forUpdate: Boolean(input.claimsToPersist?.length) });
-    if (!user) throw badRequest('Validation Error', [{ location: 'body', param: 'userId', msg: `user ${input.userId} does not exist` }]);
-    if (input.claimsToPersist?.length) user = (await replaceUserClaims(trx, user.id, { ...user.claims, ...persisted }))!;
-  } else {
-    user = await insertUser(trx, randomUUID(), persisted);
-  }
-
+  const userId = existingUser?.id ?? randomUUID();
   // Fail here, not later in the wallet: every required claim must resolve now.
-  const claims = { ...user.claims, ...offerClaims };
+  const claims = { ...existingUser?.claims, ...offerClaims };
   const missing: ErrorDetail[] = configurations.flatMap((configuration) =>
-    resolveClaims(configuration.claimMappings, { claims, user: { id: user.id } }).missing.map(({ name, mapFrom }) => ({
+    resolveClaims(configuration.claimMappings, { claims, user: { id: userId } }).missing.map(({ name, mapFrom }) => ({
       location: 'body' as const,
       param: mapFrom,
       msg: `required by credential configuration ${configuration.id} for claim "${name}"`,
@@ -91,15 +94,28 @@ export async function createOffer(deps: { config: Config; secrets: SecretKeys },
   const txConfig = input.transactionCodeConfiguration;
   const transactionCode = txConfig && generateTransactionCode(txConfig.length, txConfig.inputMode);
   const expiresAt = new Date(Date.now() + expiresInSeconds * 1000);
-  await insertOffer(trx, {
+  const written = await insertOffer(deps.pool, {
     id,
     codeHash: hashPreAuthorizedCode(secrets, code),
     txCodeHash: transactionCode ? hashTransactionCode(secrets, code, transactionCode) : null,
-    userId: user.id,
+    userId,
     configurationIds: input.credentials,
     claims,
     expiresAt,
+    user: { action: existingUser ? (input.claimsToPersist?.length ? 'merge' : 'none') : 'insert', claims: persisted },
+    event: {
+      ...event,
+      data: {
+        offerId: id,
+        userId,
+        userCreated: !existingUser,
+        credentialConfigurationIds: input.credentials,
+        transactionCodeRequired: Boolean(transactionCode),
+        expiresAt: expiresAt.toISOString(),
+      },
+    },
   });
+  if (!written) throw conflict('A credential configuration of this offer was deleted meanwhile; try again');
 
   // OID4VCI 1.0 §4.1.1; `credentials` repeats the ids for wallets on older drafts.
   const grant: Record<string, unknown> = { 'pre-authorized_code': code };
@@ -114,10 +130,9 @@ export async function createOffer(deps: { config: Config; secrets: SecretKeys },
   };
   return {
     id,
-    userId: user.id,
+    userId,
     uri: `openid-credential-offer://?credential_offer=${encodeURIComponent(JSON.stringify(offer))}`,
     expiresAt: expiresAt.toISOString(),
-    userCreated: !input.userId,
     ...(transactionCode !== undefined && { transactionCode: txConfig!.inputMode === 'numeric' ? Number(transactionCode) : transactionCode }),
   };
 }

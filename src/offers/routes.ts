@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { App } from '../app.js';
 import { ALL_ISSUERS } from '../auth/roles.js';
-import { evented } from '../events/record.js';
+import { evented, eventContext, eventKindOf } from '../events/record.js';
 import { notFound } from '../http/errors.js';
 import { decodeCursor, pageQuerySchema, pageSchema, toPage } from '../http/pagination.js';
 import { createOffer } from './create-offer.js';
@@ -26,20 +26,7 @@ export async function offerRoutes(app: App) {
       },
     },
     async (request, reply) => {
-      const { userCreated, ...offer } = await evented(app.ctx.db, request, async (trx) => {
-        const created = await createOffer(app.ctx, trx, request.body);
-        return {
-          result: created,
-          data: {
-            offerId: created.id,
-            userId: created.userId,
-            userCreated: created.userCreated,
-            credentialConfigurationIds: request.body.credentials,
-            transactionCodeRequired: created.transactionCode !== undefined,
-            expiresAt: created.expiresAt,
-          },
-        };
-      });
+      const offer = await createOffer(app.ctx, request.body, { ...eventKindOf(request), ...eventContext(request) });
       return reply.status(201).send(offer);
     },
   );

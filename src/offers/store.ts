@@ -1,4 +1,5 @@
 import { sql, type Selectable } from 'kysely';
+import type pg from 'pg';
 import type { Db, Tx } from '../db/database.js';
 import type { Database } from '../db/schema.js';
 import type { Offer, OfferStatus } from './schemas.js';
@@ -26,24 +27,59 @@ export interface NewOffer {
   txCodeHash: Buffer | null;
   userId: string;
   configurationIds: string[];
+  /** The merged claims snapshot the credentials will be issued from. */
   claims: Record<string, unknown>;
   expiresAt: Date;
+  /** Create the user, add persisted claims to an existing one, or leave the user alone. */
+  user: { action: 'insert' | 'merge' | 'none'; claims: Record<string, unknown> };
+  event: { type: string; category: string; requestId: string; actor: string | null; data: Record<string, unknown> };
 }
 
-export async function insertOffer(db: Tx, offer: NewOffer): Promise<void> {
-  await db
-    .insertInto('offers')
-    .values({
-      id: offer.id,
-      code_hash: offer.codeHash,
-      tx_code_hash: offer.txCodeHash,
-      user_id: offer.userId,
-      configuration_ids: offer.configurationIds,
-      claims: JSON.stringify(offer.claims),
-      expires_at: offer.expiresAt,
-      redeemed_at: null,
-    })
-    .execute();
+/**
+ * Writes an offer, its user changes and its events in ONE statement (one round trip, one commit).
+ * The configurations are locked against deletion (KEY SHARE) for its duration; if one has gone
+ * since it was read, nothing at all is written and false is returned.
+ */
+export async function insertOffer(pool: pg.Pool, offer: NewOffer): Promise<boolean> {
+  const { rows } = await pool.query<{ created: number }>({
+    name: 'insert-offer',
+    text: `
+      WITH locked AS (
+        SELECT id FROM credential_configurations WHERE id = ANY ($1::uuid[]) FOR KEY SHARE
+      ), complete AS (
+        SELECT count(*) = cardinality($1::uuid[]) AS ok FROM locked
+      ), new_user AS (
+        INSERT INTO users (id, claims, updated_at)
+        SELECT $2, $3::jsonb, now() FROM complete WHERE ok AND $4 = 'insert'
+      ), merged_user AS (
+        UPDATE users SET claims = users.claims || $3::jsonb, updated_at = now()
+        WHERE id = $2 AND $4 = 'merge' AND (SELECT ok FROM complete)
+      ), offer AS (
+        INSERT INTO offers (id, code_hash, tx_code_hash, user_id, configuration_ids, claims, expires_at)
+        SELECT $5, $6, $7, $2, $1, $8::jsonb, $9 FROM complete WHERE ok
+        RETURNING id
+      ), logged AS (
+        SELECT record_events($10, $11, $12, $13, 'SUCCESS', $14::jsonb) FROM offer
+      )
+      SELECT (SELECT count(*) FROM offer)::int + (SELECT count(*) FROM logged)::int AS created`,
+    values: [
+      offer.configurationIds,
+      offer.userId,
+      JSON.stringify(offer.user.claims),
+      offer.user.action,
+      offer.id,
+      offer.codeHash,
+      offer.txCodeHash,
+      JSON.stringify(offer.claims),
+      offer.expiresAt,
+      offer.event.type,
+      offer.event.category,
+      offer.event.requestId,
+      offer.event.actor,
+      JSON.stringify(offer.event.data),
+    ],
+  });
+  return rows[0]!.created === 2;
 }
 
 export async function getOffer(db: Db, id: string): Promise<Offer | undefined> {
