@@ -5,10 +5,12 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Pool } from 'undici';
+import { createAppContext } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { SecretKeys } from '../src/crypto/secrets.js';
 import { connectDatabase } from '../src/db/database.js';
 import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
+import { Invalidations } from '../src/db/invalidation.js';
 import { migrate } from '../src/db/migrate.js';
 import { startProcess, type ServiceProcess } from './service.js';
 import { sqlFlow } from './sql-flow.js';
@@ -276,12 +278,14 @@ async function main() {
       log('ceiling 2: the SQL of a complete flow, straight through pg…');
       const database = connectDatabase(databaseUrl, poolSize);
       const config = loadConfig({ NODE_ENV: 'test', PUBLIC_URL: publicUrl });
-      const secrets = new SecretKeys(SECRET);
+      const invalidations = new Invalidations(databaseUrl);
+      await invalidations.start();
+      const ctx = createAppContext({ config, database, secrets: new SecretKeys(SECRET), invalidations });
       const sqlStats = new StepStats();
       const sqlTask = async () => {
         const started = performance.now();
         try {
-          await sqlFlow({ database, config, secrets }, { apiKey: issuerKey.key, configurationId: configuration.id, claims: { givenName: 'Ada', familyName: 'Lovelace', memberNumber: '1' } });
+          await sqlFlow(ctx, { apiKey: issuerKey.key, configurationId: configuration.id, claims: { givenName: 'Ada', familyName: 'Lovelace', memberNumber: '1' } });
           sqlStats.record('flow', performance.now() - started);
           return true;
         } catch (error) {
@@ -291,6 +295,7 @@ async function main() {
       };
       await runClosedLoop({ concurrency, seconds: warmup, task: sqlTask });
       const ceiling2 = await runClosedLoop({ concurrency, seconds: duration, task: sqlTask });
+      await invalidations.stop();
       await database.close();
       log(`  ceiling 2: ${ceiling2.perSecond}/s`);
 

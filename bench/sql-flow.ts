@@ -1,34 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { hashApiKey } from '../src/auth/api-keys.js';
-import { findActiveApiKey } from '../src/auth/store.js';
-import type { Config } from '../src/config.js';
+import type { AppContext } from '../src/app.js';
+import { authenticateApiKey } from '../src/auth/api-keys.js';
 import { findAccessToken, recordIssuance } from '../src/credentials/store.js';
-import type { SecretKeys } from '../src/crypto/secrets.js';
-import type { DatabaseHandle } from '../src/db/database.js';
-import { createOffer } from '../src/offers/create-offer.js';
-import { issueNonce, checkNonce } from '../src/oauth/nonce.js';
+import { createOffer, hashPreAuthorizedCode } from '../src/offers/create-offer.js';
+import { checkNonce, issueNonce } from '../src/oauth/nonce.js';
 import { redeemPreAuthorizedCode } from '../src/oauth/store.js';
 import { hashAccessToken } from '../src/oauth/token.js';
-import { hashPreAuthorizedCode } from '../src/offers/create-offer.js';
 
 /**
- * Ceiling 2: the database statements one complete flow commits, issued straight through `pg` by
- * calling the service's own store functions (so they are the exact statements), without HTTP,
+ * Ceiling 2: the database work of one complete flow, done straight through `pg` by calling the
+ * service's own functions (so these are the exact statements, with the same caches), without HTTP,
  * signing or proof verification.
  */
-export async function sqlFlow(
-  deps: { database: DatabaseHandle; config: Config; secrets: SecretKeys },
-  input: { apiKey: string; configurationId: string; claims: Record<string, string> },
-): Promise<void> {
-  const { database, config, secrets } = deps;
-  const { db, pool } = database;
-  // Management request: API key look-up, then the offer statement with its events.
-  const principal = await findActiveApiKey(db, hashApiKey(secrets, input.apiKey));
+export async function sqlFlow(ctx: AppContext, input: { apiKey: string; configurationId: string; claims: Record<string, string> }): Promise<void> {
+  const { pool, config, secrets } = ctx;
+  // Management request: the API key (cached while valid), then the offer statement with its events.
+  const principal = await authenticateApiKey({ db: ctx.db, secrets, cache: ctx.caches.apiKeys, adminApiKeyHash: undefined }, input.apiKey);
   if (!principal) throw new Error('API key not found');
   const offer = await createOffer(
-    { db, pool, config, secrets },
+    ctx,
     { credentials: [input.configurationId], claims: input.claims },
-    { type: 'OPENID_PRE_AUTHORIZED_OFFER_CREATE', category: 'OpenId', requestId: randomUUID(), actor: principal.id },
+    { type: 'OPENID_PRE_AUTHORIZED_OFFER_CREATE', category: 'OpenId', requestId: randomUUID(), actor: principal.keyId },
   );
   const code = JSON.parse(decodeURIComponent(offer.uri.split('credential_offer=')[1]!)).grants['urn:ietf:params:oauth:grant-type:pre-authorized_code']['pre-authorized_code'];
 
@@ -43,13 +35,12 @@ export async function sqlFlow(
   });
   if (redeemed?.status !== 'redeemed') throw new Error('redemption failed');
 
-  // Nonce: no statement. Credential: token look-up, configuration, issuance transaction.
+  // Nonce: no statement. Credential: the grant look-up, then the issuance statement.
   const nonce = checkNonce(secrets, issueNonce(secrets, 300).nonce);
   if (!nonce.valid) throw new Error('nonce');
   const grant = await findAccessToken(pool, hashAccessToken(secrets, token));
-  if (!grant) throw new Error('token not found');
-  const configuration = grant.configurations.find((c) => c.id === input.configurationId);
-  if (!configuration) throw new Error('configuration not found');
+  const configuration = grant?.configurations.find((c) => c.id === input.configurationId);
+  if (!grant || !configuration) throw new Error('token or configuration not found');
   const outcome = await recordIssuance(pool, {
     accessTokenId: grant.id,
     offerId: grant.offer_id,

@@ -7,12 +7,15 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { authenticateApiKey, hashApiKey } from './auth/api-keys.js';
+import { API_KEY_TOPIC, authenticateApiKey, hashApiKey } from './auth/api-keys.js';
 import type { Principal, Role } from './auth/roles.js';
 import { apiKeyRoutes } from './auth/routes.js';
 import type { Config } from './config.js';
 import type { SecretKeys } from './crypto/secrets.js';
-import type { Db } from './db/database.js';
+import type { DatabaseHandle, Db } from './db/database.js';
+import { InvalidatedCache, type Invalidations } from './db/invalidation.js';
+import type { Configuration } from './configurations/schemas.js';
+import { CONFIGURATION_TOPIC } from './configurations/store.js';
 import { recordFailure } from './events/record.js';
 import { configurationRoutes } from './configurations/routes.js';
 import { credentialRoutes } from './credentials/routes.js';
@@ -31,6 +34,25 @@ export interface AppContext {
   db: Db;
   pool: pg.Pool;
   secrets: SecretKeys;
+  /** Copies of rarely changing rows on the hot path, invalidated across instances by LISTEN/NOTIFY. */
+  caches: {
+    apiKeys: InvalidatedCache<Principal>;
+    configurations: InvalidatedCache<Configuration>;
+  };
+}
+
+/** The context every route and the benchmark's SQL ceiling use. `invalidations` must be started for the caches to be used. */
+export function createAppContext(parts: { config: Config; database: DatabaseHandle; secrets: SecretKeys; invalidations: Invalidations }): AppContext {
+  return {
+    config: parts.config,
+    db: parts.database.db,
+    pool: parts.database.pool,
+    secrets: parts.secrets,
+    caches: {
+      apiKeys: new InvalidatedCache<Principal>(parts.invalidations, API_KEY_TOPIC),
+      configurations: new InvalidatedCache<Configuration>(parts.invalidations, CONFIGURATION_TOPIC),
+    },
+  };
 }
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
@@ -101,6 +123,9 @@ export async function buildApp(ctx: AppContext, options: { logger?: Logger | fal
     },
     ajv: { customOptions: { coerceTypes: false } },
     trustProxy: ctx.config.trustProxy,
+    // While closing, a request that still arrives on an open keep-alive connection is served (and its
+    // connection closed, see onSend) rather than answered with Fastify's own 503 body.
+    return503OnClosing: false,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.decorate('ctx', ctx);
@@ -122,13 +147,23 @@ export async function buildApp(ctx: AppContext, options: { logger?: Logger | fal
     const roles = request.routeOptions.config.roles;
     if (!roles) return;
     const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(request.headers.authorization ?? '');
-    const principal = match ? await authenticateApiKey({ db: ctx.db, secrets: ctx.secrets, adminApiKeyHash }, match[1]!) : undefined;
+    const principal = match ? await authenticateApiKey({ db: ctx.db, secrets: ctx.secrets, cache: ctx.caches.apiKeys, adminApiKeyHash }, match[1]!) : undefined;
     if (!principal) throw new ApiError(401, 'A valid API key is required (Authorization: Bearer <key>)');
     request.principal = principal;
     if (!roles.includes(principal.role)) throw new ApiError(403, `This operation needs one of the roles: ${roles.join(', ')}`);
   });
 
+  // Graceful stop: the server stops accepting and closes idle connections, but a keep-alive
+  // connection that becomes idle after its in-flight response would hold `close()` open until the
+  // client drops it (for up to keepAliveTimeout, 72 s: past the shutdown deadline). Every response
+  // sent while closing therefore closes its connection.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+
   app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
     reply.header('x-content-type-options', 'nosniff');
     reply.header('x-frame-options', 'DENY');
     reply.header('referrer-policy', 'no-referrer');

@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
-import { buildApp, type App } from './app.js';
+import { buildApp, createAppContext, type App } from './app.js';
 import { bootstrapAdminKey } from './auth/api-keys.js';
 import { ConfigError, resolveSecret, type Config } from './config.js';
 import { SecretKeys } from './crypto/secrets.js';
 import { connectDatabase } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { Invalidations } from './db/invalidation.js';
 import { migrate } from './db/migrate.js';
 import { ensureActiveKey } from './keys/issuer-keys.js';
 import { startSweeper } from './retention/sweeper.js';
@@ -49,7 +50,10 @@ export async function startIssuer(config: Config, logger: Logger | false): Promi
       }
     }
     await ensureActiveKey({ db: database.db, secrets, config });
-    const app = await buildApp({ config, db: database.db, pool: database.pool, secrets }, { logger });
+    const invalidations = new Invalidations(config.databaseUrl ?? embedded!.url, (line) => logger && logger.warn(line));
+    await invalidations.start();
+    const app = await buildApp(createAppContext({ config, database, secrets, invalidations }), { logger });
+    app.addHook('onClose', () => invalidations.stop());
     const url = await app.listen({ port: config.port, host: config.host });
     const stopSweeper = startSweeper(database.pool, {
       intervalSeconds: config.retention.sweepIntervalSeconds,

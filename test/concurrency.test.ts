@@ -60,3 +60,46 @@ describe('concurrent redemption across two instances', () => {
     });
   }
 });
+
+describe('caches stay consistent across instances (LISTEN/NOTIFY invalidation)', () => {
+  const managementCall = (instance: TestIssuer, method: string, url: string, key: string, payload?: unknown) =>
+    fetch(`${instance.url}${url}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(payload !== undefined && { 'content-type': 'application/json' }) },
+      body: payload === undefined ? undefined : JSON.stringify(payload),
+    });
+
+  async function eventually(check: () => Promise<boolean>, withinMs = 2000) {
+    const deadline = Date.now() + withinMs;
+    while (Date.now() < deadline) {
+      if (await check()) return true;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    return false;
+  }
+
+  it('an API key revoked on one instance stops working on the other', async () => {
+    const created = await (await managementCall(first, 'POST', '/v1/api-keys', first.adminKey, { name: 'cached', role: 'issuer' })).json();
+    // Used on the second instance, so it is cached there.
+    expect((await managementCall(second, 'GET', '/v1/users', created.key)).status).toBe(200);
+    expect((await managementCall(second, 'GET', '/v1/users', created.key)).status).toBe(200);
+    expect((await managementCall(first, 'DELETE', `/v1/api-keys/${created.id}`, first.adminKey)).status).toBe(204);
+    expect((await managementCall(first, 'GET', '/v1/users', created.key)).status).toBe(401);
+    expect(await eventually(async () => (await managementCall(second, 'GET', '/v1/users', created.key)).status === 401)).toBe(true);
+  });
+
+  it('a configuration changed on one instance is used by offers created on the other', async () => {
+    const id = await createConfiguration(first);
+    const offerOn = (instance: TestIssuer, claims: Record<string, unknown>) =>
+      managementCall(instance, 'POST', '/v1/openid/offers/pre-authorized', instance.adminKey, { credentials: [id], claims });
+    expect((await offerOn(second, { name: 'Ada' })).status).toBe(201);
+    const put = await managementCall(first, 'PUT', `/v2/credentials/sd-jwt/configurations/${id}`, first.adminKey, {
+      type: 'https://credentials.example.com/test',
+      claimMappings: { name: { mapFrom: 'claims.name', required: true }, email: { mapFrom: 'claims.email', required: true } },
+    });
+    expect(put.status).toBe(200);
+    // The new required claim is enforced by the second instance too.
+    expect(await eventually(async () => (await offerOn(second, { name: 'Ada' })).status === 400)).toBe(true);
+    expect((await offerOn(second, { name: 'Ada', email: 'ada@example.com' })).status).toBe(201);
+  });
+});

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import type { InvalidatedCache } from '../db/invalidation.js';
 import { constantTimeEqual, randomSecret, type SecretKeys } from '../crypto/secrets.js';
 import type { Principal, Role } from './roles.js';
 import { countApiKeys, findActiveApiKey, insertApiKey } from './store.js';
@@ -17,14 +18,20 @@ export function hashApiKey(secrets: SecretKeys, key: string): Buffer {
   return secrets.hash(KEY_HASH_PURPOSE, key);
 }
 
+/** Cache invalidation topic: a revocation clears every instance's cache of valid keys. */
+export const API_KEY_TOPIC = 'api-key';
+
 export async function authenticateApiKey(
-  deps: { db: Db; secrets: SecretKeys; adminApiKeyHash: Buffer | undefined },
+  deps: { db: Db; secrets: SecretKeys; cache: InvalidatedCache<Principal>; adminApiKeyHash: Buffer | undefined },
   presented: string,
 ): Promise<Principal | undefined> {
   const hash = hashApiKey(deps.secrets, presented);
   if (deps.adminApiKeyHash && constantTimeEqual(hash, deps.adminApiKeyHash)) return { keyId: ENV_ADMIN_KEY_ID, role: 'admin' };
-  const row = await findActiveApiKey(deps.db, hash);
-  return row && { keyId: row.id, role: row.role };
+  // Only valid keys are cached; an unknown key always asks the database.
+  return deps.cache.get(hash.toString('base64'), async () => {
+    const row = await findActiveApiKey(deps.db, hash);
+    return row && { keyId: row.id, role: row.role };
+  });
 }
 
 /**

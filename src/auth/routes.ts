@@ -4,7 +4,8 @@ import type { App } from '../app.js';
 import { evented } from '../events/record.js';
 import { notFound } from '../http/errors.js';
 import { decodeCursor, pageQuerySchema, pageSchema, toPage } from '../http/pagination.js';
-import { generateApiKey, hashApiKey } from './api-keys.js';
+import { publishInvalidation } from '../db/invalidation.js';
+import { API_KEY_TOPIC, generateApiKey, hashApiKey } from './api-keys.js';
 import { ADMIN, ROLES } from './roles.js';
 import { insertApiKey, listApiKeys, revokeApiKey, type ApiKeyRow } from './store.js';
 
@@ -58,8 +59,11 @@ export async function apiKeyRoutes(app: App) {
     async (request, reply) => {
       await evented(app.ctx.db, request, async (trx) => {
         if (!(await revokeApiKey(trx, request.params.id))) throw notFound('API key');
+        await publishInvalidation(trx, API_KEY_TOPIC, '*');
         return { result: undefined, data: { apiKeyId: request.params.id } };
       });
+      // Revoked at once here; the other instances as soon as the notification reaches them.
+      app.ctx.caches.apiKeys.delete('*');
       return reply.status(204).send(null);
     },
   );

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { App } from '../app.js';
 import { ALL_ISSUERS, ISSUERS } from '../auth/roles.js';
+import { publishInvalidation } from '../db/invalidation.js';
 import { evented } from '../events/record.js';
 import { conflict, notFound } from '../http/errors.js';
 import { decodeCursor, pageQuerySchema, pageSchema, toPage } from '../http/pagination.js';
 import { configurationInputSchema, configurationSchema } from './schemas.js';
-import { deleteConfiguration, getConfiguration, insertConfiguration, listConfigurations, toConfiguration, updateConfiguration } from './store.js';
+import { CONFIGURATION_TOPIC, deleteConfiguration, getConfiguration, insertConfiguration, listConfigurations, toConfiguration, updateConfiguration } from './store.js';
 
 const BASE = '/v2/credentials/sd-jwt/configurations';
 const tags = ['Credential configurations'];
@@ -57,8 +58,9 @@ export async function configurationRoutes(app: App) {
       evented(app.ctx.db, request, async (trx) => {
         const updated = await updateConfiguration(trx, request.params.id, request.body);
         if (!updated) throw notFound('Credential configuration');
+        await publishInvalidation(trx, CONFIGURATION_TOPIC, updated.id);
         return { result: updated, data: { configurationId: updated.id, type: updated.type } };
-      }),
+      }).finally(() => app.ctx.caches.configurations.delete(request.params.id)),
   );
 
   app.delete(
@@ -72,8 +74,10 @@ export async function configurationRoutes(app: App) {
         const outcome = await deleteConfiguration(trx, request.params.id);
         if (outcome === 'not-found') throw notFound('Credential configuration');
         if (outcome === 'in-use') throw conflict('A pending offer uses this configuration; delete the offer or let it expire first');
+        await publishInvalidation(trx, CONFIGURATION_TOPIC, request.params.id);
         return { result: undefined, data: { configurationId: request.params.id } };
       });
+      app.ctx.caches.configurations.delete(request.params.id);
       return reply.status(204).send(null);
     },
   );

@@ -1,5 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import type { Db, Tx } from '../db/database.js';
+import type { InvalidatedCache } from '../db/invalidation.js';
 import type { Database } from '../db/schema.js';
 import type { Configuration, ConfigurationInput } from './schemas.js';
 
@@ -53,9 +54,13 @@ export async function getConfiguration(db: Db | Tx, id: string): Promise<Configu
   return row && toConfiguration(row);
 }
 
-export async function getConfigurations(db: Db | Tx, ids: string[]): Promise<Configuration[]> {
-  const rows = await db.selectFrom('credential_configurations').selectAll().where('id', 'in', ids).execute();
-  return rows.map(toConfiguration);
+/** Cache invalidation topic: an update or delete of a configuration is announced with its id. */
+export const CONFIGURATION_TOPIC = 'configuration';
+
+/** The configurations that exist among `ids`, through the cross-instance cache. */
+export async function getConfigurations(db: Db, cache: InvalidatedCache<Configuration>, ids: string[]): Promise<Configuration[]> {
+  const found = await Promise.all(ids.map((id) => cache.get(id, () => getConfiguration(db, id))));
+  return found.filter((configuration) => configuration !== undefined);
 }
 
 export async function listConfigurations(db: Db, page: { limit: number; beforeSeq?: string }) {

@@ -1,10 +1,8 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import type { Config } from '../config.js';
 import { resolveClaims } from '../configurations/claims.js';
 import { getConfigurations } from '../configurations/store.js';
 import { randomSecret, type SecretKeys } from '../crypto/secrets.js';
-import type pg from 'pg';
-import type { Db } from '../db/database.js';
+import type { AppContext } from '../app.js';
 import type { EventContext, EventKind } from '../events/record.js';
 import { badRequest, conflict, type ErrorDetail } from '../http/errors.js';
 import type { Claims } from '../users/schemas.js';
@@ -50,7 +48,7 @@ export interface CreatedOffer {
  * changes and the events in one statement. Only keyed hashes of the code and transaction code are stored.
  */
 export async function createOffer(
-  deps: { db: Db; pool: pg.Pool; config: Config; secrets: SecretKeys },
+  deps: Pick<AppContext, 'db' | 'pool' | 'config' | 'secrets' | 'caches'>,
   input: CreateOfferInput,
   event: EventKind & EventContext,
 ): Promise<CreatedOffer> {
@@ -61,7 +59,7 @@ export async function createOffer(
   }
 
   const [configurations, existingUser] = await Promise.all([
-    getConfigurations(deps.db, input.credentials),
+    getConfigurations(deps.db, deps.caches.configurations, input.credentials),
     input.userId ? getUser(deps.db, input.userId) : undefined,
   ]);
   const unknown = input.credentials.flatMap((id, index) => (configurations.some((c) => c.id === id) ? [] : [{ id, index }]));

@@ -3,11 +3,12 @@ import { Writable } from 'node:stream';
 import pg from 'pg';
 import pino from 'pino';
 import { inject } from 'vitest';
-import { LOG_REDACT_PATHS, buildApp, type App } from '../../src/app.js';
+import { LOG_REDACT_PATHS, buildApp, createAppContext, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { SecretKeys } from '../../src/crypto/secrets.js';
 import { connectDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { freePort } from '../../src/db/embedded.js';
+import { Invalidations } from '../../src/db/invalidation.js';
 import { ensureActiveKey } from '../../src/keys/issuer-keys.js';
 import { withDatabase } from './global-setup.js';
 
@@ -92,7 +93,10 @@ export async function startTestIssuer(
   const database = connectDatabase(databaseUrl, config.databasePoolSize);
   const secrets = new SecretKeys(TEST_SECRET);
   await ensureActiveKey({ db: database.db, secrets, config });
-  const app = await buildApp({ config, db: database.db, pool: database.pool, secrets }, { logger });
+  const invalidations = new Invalidations(databaseUrl);
+  await invalidations.start();
+  const app = await buildApp(createAppContext({ config, database, secrets, invalidations }), { logger });
+  app.addHook('onClose', () => invalidations.stop());
   const url = options.listen ? await app.listen({ port, host: '127.0.0.1' }) : '';
   if (!options.listen) await app.ready();
   return {
