@@ -178,9 +178,11 @@ async function main() {
     const measure = async (name: string, seconds: number, c: number, task: (ctx: FlowContext) => Promise<boolean>) => {
       const stats = new StepStats();
       const ctx = context(stats);
+      const cpuBefore = await service.cpuSeconds();
       const result = await runClosedLoop({ concurrency: c, seconds, task: () => task(ctx) });
-      const entry = { ...result, concurrency: c, errors: Object.fromEntries(stats.errors), errorExamples: Object.fromEntries(stats.errorExamples), latencyMs: stats.summary() };
-      log(`  ${name}: ${result.perSecond}/s at concurrency ${c}, ${stats.errorCount} errors`);
+      const serviceCpuMsPerOp = round(((await service.cpuSeconds()) - cpuBefore) * 1000 / Math.max(1, result.completed), 3);
+      const entry = { ...result, serviceCpuMsPerOp, concurrency: c, errors: Object.fromEntries(stats.errors), errorExamples: Object.fromEntries(stats.errorExamples), latencyMs: stats.summary() };
+      log(`  ${name}: ${result.perSecond}/s at concurrency ${c}, service CPU ${serviceCpuMsPerOp} ms each, ${stats.errorCount} errors`);
       return entry;
     };
 

@@ -8,6 +8,8 @@ export interface ServiceProcess {
   url: string;
   pid: number;
   rssBytes(): Promise<number>;
+  /** User + system CPU seconds the process has used so far. */
+  cpuSeconds(): Promise<number>;
   stop(): Promise<number | null>;
 }
 
@@ -42,6 +44,11 @@ export async function startProcess(entry: string, env: Record<string, string>, p
     async rssBytes() {
       const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+    },
+    async cpuSeconds() {
+      // /proc/<pid>/stat fields 14 and 15 (utime, stime) in clock ticks of 1/100 s.
+      const fields = (await readFile(`/proc/${child.pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
     },
     async stop() {
       child.kill('SIGTERM');

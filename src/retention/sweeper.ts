@@ -2,7 +2,7 @@ import type pg from 'pg';
 
 const BATCH = 1000;
 // One instance sweeps at a time; the others skip the round.
-const SWEEP_LOCK_ID = 7_411_902_363;
+export const SWEEP_LOCK_ID = 7_411_902_363;
 
 export interface SweepResult {
   offers: number;
