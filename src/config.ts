@@ -20,7 +20,8 @@ const envSchema = z.object({
     .refine((value) => !value.endsWith('/'), 'must not end with "/"')
     .refine((value) => !/[?#]/.test(value), 'must not have a query or fragment')
     .optional(),
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  // Not z.url(): connection strings for Unix sockets have no host (postgres://user@/db?host=/run/postgresql).
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// connection string').optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   DATA_DIR: z.string().min(1).default('./data'),
   MIGRATE_ON_START: booleanFlag.default(true),
