@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyReply, type FastifyRequest, type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -26,7 +27,9 @@ import { offerRoutes } from './offers/routes.js';
 import { userRoutes } from './users/routes.js';
 import { healthRoutes } from './health/routes.js';
 import { keyRoutes } from './keys/routes.js';
+import { isDatabaseUnavailable } from './db/database.js';
 import { ApiError, managementErrorSchema, sendManagementError } from './http/errors.js';
+import { refuseUnstorableText, useDepthLimitedJsonParser } from './http/input-limits.js';
 import { OAuthError, sendOAuthError } from './http/oauth-errors.js';
 
 export interface AppContext {
@@ -110,7 +113,25 @@ export interface ManagementRoute {
   roles: readonly Role[];
 }
 
+/** Sent with every response, including those Fastify writes before routing. */
+const SECURITY_HEADERS: Record<string, string> = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=31536000',
+};
+
+/** Paths (below PUBLIC_URL's path) answered in the OAuth error shape. */
+const WALLET_PATHS = /^\/v1\/(oauth\/|openid\/(nonce|credential)(\/|\?|$))/;
+
+/** Failures that leave no START/FAIL events: no valid credentials (401), shed load (429), or no database to write to. */
+function recordsFailure(error: unknown, replyStatus: number): boolean {
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  return replyStatus !== 401 && status !== 401 && status !== 429 && !isDatabaseUnavailable(error);
+}
+
 export async function buildApp(ctx: AppContext, options: { logger?: Logger | false } = {}): Promise<App> {
+  const walletPrefix = new URL(ctx.config.publicUrl).pathname.replace(/\/$/, '');
   const app = Fastify({
     loggerInstance: (options.logger || undefined) as FastifyBaseLogger | undefined,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -126,6 +147,24 @@ export async function buildApp(ctx: AppContext, options: { logger?: Logger | fal
     // While closing, a request that still arrives on an open keep-alive connection is served (and its
     // connection closed, see onSend) rather than answered with Fastify's own 503 body.
     return503OnClosing: false,
+    // A URL Fastify cannot route (bad percent-encoding, an over-long path parameter): 4xx in the documented shapes.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+      const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : 'The URL is not valid (bad percent-encoding)';
+      const path = request.url.startsWith(walletPrefix) ? request.url.slice(walletPrefix.length) : request.url;
+      reply.status(status).headers(SECURITY_HEADERS).header('cache-control', 'no-store');
+      if (WALLET_PATHS.test(path)) reply.send({ error: 'invalid_request', error_description: message });
+      else reply.send({ code: 'BadRequest', message });
+    },
+    // Bytes that are not HTTP at all: answered in the management error shape, then the connection is closed.
+    clientErrorHandler: (error, socket) => {
+      if ((error as NodeJS.ErrnoException).code === 'ECONNRESET' || !socket.writable) return;
+      const code = (error as NodeJS.ErrnoException).code;
+      const status = code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const body = JSON.stringify({ code: 'BadRequest', message: 'Malformed HTTP request' });
+      const headers = { ...SECURITY_HEADERS, 'cache-control': 'no-store', 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), connection: 'close' };
+      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n${body}`);
+    },
   }).withTypeProvider<ZodTypeProvider>();
 
   app.decorate('ctx', ctx);
@@ -133,6 +172,10 @@ export async function buildApp(ctx: AppContext, options: { logger?: Logger | fal
   app.setSerializerCompiler(serializerCompiler);
   // Management routes speak JSON only; the OAuth scope adds form bodies for itself.
   app.removeContentTypeParser('text/plain');
+  // JSON bodies nested deeper than MAX_JSON_DEPTH are refused before parsing; `__proto__` keys are refused too.
+  useDepthLimitedJsonParser(app);
+  // No parameter or body value may hold a character PostgreSQL cannot store (U+0000, lone surrogates).
+  app.addHook('preValidation', refuseUnstorableText);
 
   const managementRoutes: ManagementRoute[] = [];
   app.decorate('managementRoutes', managementRoutes);
@@ -164,23 +207,23 @@ export async function buildApp(ctx: AppContext, options: { logger?: Logger | fal
 
   app.addHook('onSend', async (_request, reply, payload) => {
     if (closing) reply.header('connection', 'close');
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('x-frame-options', 'DENY');
-    reply.header('referrer-policy', 'no-referrer');
-    reply.header('strict-transport-security', 'max-age=31536000');
+    reply.headers(SECURITY_HEADERS);
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     return payload;
   });
 
   app.addHook('onResponse', async (request, reply) => {
+    // Query strings are logged for management routes only (filters, cursors); elsewhere a careless
+    // wallet may put a code or token there, so only the path is logged.
+    const url = request.routeOptions.config?.roles ? request.url : request.url.split('?')[0];
     request.log.info(
-      { method: request.method, url: request.url, statusCode: reply.statusCode, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 },
+      { method: request.method, url, statusCode: reply.statusCode, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 },
       'request completed',
     );
   });
 
   app.setErrorHandler(async (error, request, reply) => {
-    if (reply.statusCode !== 401 && !(error instanceof ApiError && error.statusCode === 401)) await recordFailure(ctx.db, request, error);
+    if (recordsFailure(error, reply.statusCode)) await recordFailure(ctx.db, request, error);
     return sendManagementError(error, request, reply);
   });
   app.setNotFoundHandler((request, reply) => sendManagementError(new ApiError(404, `Route ${request.method} ${request.url.split('?')[0]} not found`), request, reply));
@@ -232,7 +275,6 @@ export async function buildApp(ctx: AppContext, options: { logger?: Logger | fal
   // Wallet-facing routes, under PUBLIC_URL's path: OAuth error bodies, form-encoded bodies.
   await app.register(
     async (oauthScope) => {
-      await oauthScope.register(formbody, { bodyLimit: BODY_LIMIT_BYTES });
       // Per client address and per instance (see README, "Guarantees"); the security-critical limit,
       // transaction-code attempts per offer, is enforced in the database.
       await oauthScope.register(rateLimit, {
@@ -243,14 +285,18 @@ export async function buildApp(ctx: AppContext, options: { logger?: Logger | fal
           }),
       });
       oauthScope.setErrorHandler(async (error, request, reply) => {
-        // As on management routes, requests without valid credentials leave no events behind.
-        if ((error as { statusCode?: number }).statusCode !== 401) await recordFailure(ctx.db, request, error);
+        // As on management routes, requests without valid credentials, or refused by the rate limit, leave no events behind.
+        if (recordsFailure(error, reply.statusCode)) await recordFailure(ctx.db, request, error);
         return sendOAuthError(error, request, reply);
       });
-      await oauthScope.register(oauthRoutes);
+      // Form bodies for the token endpoint (RFC 6749) only; the credential endpoint takes JSON.
+      await oauthScope.register(async (formScope) => {
+        await formScope.register(formbody, { bodyLimit: BODY_LIMIT_BYTES });
+        await formScope.register(oauthRoutes);
+      });
       await oauthScope.register(credentialRoutes);
     },
-    { prefix: new URL(ctx.config.publicUrl).pathname.replace(/\/$/, '') },
+    { prefix: walletPrefix },
   );
 
   return app;

@@ -1,9 +1,10 @@
-import { createHash, createHmac, randomBytes, randomUUID, webcrypto } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, exportJWK, exportSPKI, importJWK, importX509, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretKeys } from '../src/crypto/secrets.js';
 import { issueNonce } from '../src/oauth/nonce.js';
 import { createConfiguration, createOffer, requestToken, type TestOffer } from './support/flow.js';
+import { b64json, handmadeJws, proofHeader } from './support/hostile-proofs.js';
 import { bearer, startTestIssuer, type TestIssuer } from './support/issuer.js';
 import { holderKey, proofJwt, type HolderKey } from './support/wallet.js';
 
@@ -84,18 +85,8 @@ const proof = (key: HolderKey, nonce: string, claims: { aud?: string; iat?: numb
 const request10 = (...jwts: string[]) => ({ credential_configuration_id: configurationId, proofs: { jwt: jwts } });
 const requestDraft13 = (jwt: string, vct = VCT) => ({ format: 'vc+sd-jwt', vct, proof: { proof_type: 'jwt', jwt } });
 
-const b64json = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const now = () => Math.floor(Date.now() / 1000);
 
-/** A compact JWS made by hand, so that any header is possible; signed ES256 by `signer`, or with an empty signature. */
-async function handmadeJws(header: Record<string, unknown>, payload: Record<string, unknown>, signer?: HolderKey): Promise<string> {
-  const input = `${b64json(header)}.${b64json(payload)}`;
-  if (!signer) return `${input}.`;
-  const signature = await webcrypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, signer.privateKey as webcrypto.CryptoKey, Buffer.from(input));
-  return `${input}.${Buffer.from(signature).toString('base64url')}`;
-}
-
-const proofHeader = (key: HolderKey) => ({ alg: 'ES256', typ: PROOF_TYP, jwk: key.publicJwk });
 const proofPayload = (nonce: string) => ({ aud: PUBLIC_URL, iat: now(), nonce });
 
 function expectOAuthError(response: Response, error: string, status = 400) {

@@ -25,8 +25,13 @@ export function connectDatabase(url: string, poolSize: number): DatabaseHandle {
     query_timeout: 15_000,
     application_name: 'vci-issuer',
   });
-  // An idle client losing its connection (database restart) must not crash the process.
+  // A client losing its connection (database restart, failover) must not crash the process. Idle
+  // clients report it through the pool; a checked-out client emits 'error' on itself, and pg-pool
+  // listens only while the client is idle, so without a listener of our own that event is an
+  // uncaught exception that takes the whole service down. The query in flight still fails (→ 503),
+  // and the broken client is discarded when it is released.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     pool,

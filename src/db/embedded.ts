@@ -36,12 +36,24 @@ function isAlive(pid: number): boolean {
   }
 }
 
+export interface EmbeddedOptions {
+  /**
+   * The port to listen on (loopback). Unset: a free port is picked at each start. Pin it to restart a
+   * server on the same data directory and address, e.g. to simulate a database restart under load.
+   */
+  port?: number;
+}
+
 /**
  * Starts (initialising on first use) a real PostgreSQL server whose data lives in
  * `<dataDir>/postgres`, listening on loopback only. If a server left running on that directory
  * by a killed process is still up, it is reused rather than fought over.
  */
-export async function startEmbeddedPostgres(dataDir: string, log: (line: string) => void = () => {}): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  log: (line: string) => void = () => {},
+  options: EmbeddedOptions = {},
+): Promise<EmbeddedDatabase> {
   const databaseDir = path.resolve(dataDir, 'postgres');
   const password = await readOrCreateSecretFile(path.resolve(dataDir, 'postgres-password'));
   const url = (port: number) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
@@ -62,7 +74,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: (line: string)
     await mkdir(dataDir, { recursive: true });
     await chmod(dataDir, (await stat(dataDir)).mode | 0o111);
   }
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const server = new EmbeddedPostgres({
     databaseDir,
     port,

@@ -113,7 +113,8 @@ export function classifyError(error: unknown): { status: number; message: string
   return { status: 500, message: 'An unexpected error occurred', unexpected: true };
 }
 
-function clientErrorMessage(error: FastifyError): string {
+/** Fastify's own client errors (413, 415, malformed JSON) in plain words. */
+export function clientErrorMessage(error: FastifyError): string {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return 'Request body is larger than the 500 KB limit';
@@ -122,6 +123,7 @@ function clientErrorMessage(error: FastifyError): string {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return 'Request body must not be empty when Content-Type is application/json';
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return 'Request body is not valid JSON (or has a __proto__ or constructor.prototype key)';
     case undefined:
       return error instanceof SyntaxError ? 'Request body is not valid JSON' : error.message;
     default:

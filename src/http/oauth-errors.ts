@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { isDatabaseUnavailable } from '../db/database.js';
-import { RETRY_AFTER_SECONDS, instancePathToParam } from './errors.js';
+import { ApiError, RETRY_AFTER_SECONDS, clientErrorMessage, instancePathToParam } from './errors.js';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 
 /** The OAuth 2.0 / OpenID4VCI error body (RFC 6749 §5.2, OID4VCI 1.0 §8.3.1.2). */
@@ -56,7 +56,12 @@ export function sendOAuthError(error: unknown, request: FastifyRequest, reply: F
   }
   const status = fastifyError?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    const description = error instanceof SyntaxError ? 'Request body is not valid JSON' : fastifyError.message;
+    const detail = error instanceof ApiError ? error.details?.[0] : undefined;
+    const description = detail
+      ? `${detail.param || detail.location}: ${detail.msg}`
+      : error instanceof SyntaxError
+        ? 'Request body is not valid JSON'
+        : clientErrorMessage(fastifyError);
     return reply.status(status).send({ error: request.routeOptions.config.oauthValidationError ?? 'invalid_request', error_description: description });
   }
   request.log.error({ err: error }, 'request failed');

@@ -66,7 +66,7 @@ export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
  * whole Fastify stack (parsing, hooks, validation, serialisation).
  */
 export async function startTestIssuer(
-  options: { env?: Record<string, string>; listen?: boolean; databaseUrl?: string; publicUrl?: string } = {},
+  options: { env?: Record<string, string>; listen?: boolean; databaseUrl?: string; publicUrl?: string; logLevel?: string } = {},
 ): Promise<TestIssuer> {
   const own = options.databaseUrl ? undefined : await createTestDatabase();
   const databaseUrl = options.databaseUrl ?? own!.url;
@@ -78,7 +78,7 @@ export async function startTestIssuer(
       done();
     },
   });
-  const logger = pino({ level: 'info', redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } }, sink);
+  const logger = pino({ level: options.logLevel ?? 'info', redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } }, sink);
   const port = options.listen ? await freePort() : 0;
   const config = loadConfig({
     NODE_ENV: 'test',
