@@ -64,9 +64,9 @@ function parseRequest(deps: Deps, grant: AccessTokenGrant, body: CredentialReque
   }
   if (body.format !== undefined) {
     // Draft 13 §7.2: format + vct, one proof.
-    if (!SD_JWT_FORMATS.includes(body.format)) throw new OAuthError('unsupported_credential_format', `Format ${body.format} is not supported`);
+    if (!SD_JWT_FORMATS.includes(body.format)) throw new OAuthError('unsupported_credential_format', `Only ${SD_JWT_FORMATS.join(' and ')} are supported`);
     const configuration = grant.configurations.find((c) => c.type === body.vct);
-    if (!configuration) throw new OAuthError('unsupported_credential_type', `vct ${body.vct ?? '(missing)'} was not offered with this access token`);
+    if (!configuration) throw new OAuthError('unsupported_credential_type', body.vct === undefined ? 'vct is required' : 'This vct was not offered with this access token');
     // A draft 13 wallet without a c_nonce sends no proof and gets one here.
     if (!body.proof) throw withFreshNonce(deps, new OAuthError('invalid_proof', 'proof is required: credentials are bound to a holder key'));
     if (body.proof.proof_type !== 'jwt' || typeof body.proof.jwt !== 'string') {

@@ -46,7 +46,8 @@ export async function oauthRoutes(app: App) {
         response: { 200: tokenResponseSchema, 400: oauthErrorSchema },
       },
       preValidation: async (request) => {
-        if (!request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) {
+        // Media types are case-insensitive (RFC 9110 §8.3.1).
+        if (!request.headers['content-type']?.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
           throw new OAuthError('invalid_request', 'The token request must be application/x-www-form-urlencoded');
         }
       },

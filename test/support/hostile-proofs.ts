@@ -77,7 +77,8 @@ export async function hostileProofCorpus(options: { holder: HolderKey; other: Ho
     // key and signature
     proof('signed by another key than the jwk header', await handmadeJws(header(), payload(), other)),
     proof('jwk of another key, signed by the holder', await handmadeJws(proofHeader(other), payload(), holder)),
-    proof('signature of another payload', `${validHeader}.${b64json({ ...payload(), iat: nowSeconds() - 1 })}.${validSignature}`),
+    // Another payload for sure: the signed one's iat minus one (not "now", which may have ticked to match).
+    proof('signature of another payload', `${validHeader}.${b64json({ ...JSON.parse(Buffer.from(validPayload, 'base64url').toString()), iat: JSON.parse(Buffer.from(validPayload, 'base64url').toString()).iat - 1 })}.${validSignature}`),
     proof('signature truncated', `${validHeader}.${validPayload}.${validSignature.slice(0, 40)}`),
     proof('signature with a bit flipped', `${validHeader}.${validPayload}.${Buffer.from(Buffer.from(validSignature, 'base64url').map((byte, i) => (i === 5 ? byte ^ 1 : byte))).toString('base64url')}`),
     proof('empty signature', `${validHeader}.${validPayload}.`),
