@@ -78,12 +78,20 @@ async function explainHotQueries(pool: pg.Pool) {
     'access token look-up': ['SELECT * FROM access_tokens t JOIN offers o ON o.id = t.offer_id WHERE t.token_hash = $1', [hash]],
     'mark configuration issued': ['UPDATE access_tokens SET revoked_at = now() WHERE id = $1', ['00000000-0000-0000-0000-000000000000']],
     'used nonce insert': ['INSERT INTO used_nonces VALUES ($1, now()) ON CONFLICT DO NOTHING', [hash]],
-    'live offers of a configuration': ["SELECT id FROM offers WHERE status = 'pending' AND configuration_ids @> ARRAY[$1]::uuid[] LIMIT 1", ['00000000-0000-0000-0000-000000000000']],
+    'live offers of a configuration': [
+      "SELECT id FROM offers WHERE status = 'pending' AND expires_at > now() AND configuration_ids @> ARRAY[$1]::uuid[] LIMIT 1",
+      ['00000000-0000-0000-0000-000000000000'],
+    ],
+    'sweeper batch (expired offers)': ["SELECT ctid FROM offers WHERE expires_at < now() - interval '1 day' LIMIT 1000", []],
+    'offers of a user (list)': ['SELECT id FROM offers WHERE user_id = $1 ORDER BY seq DESC LIMIT 101', ['00000000-0000-0000-0000-000000000000']],
   };
   const client = await pool.connect();
   const results: Record<string, { plan: string; indexed: boolean }> = {};
   try {
     await client.query('BEGIN');
+    // Tiny tables (API keys, configurations) are scanned whatever their indexes; with sequential
+    // scans priced out, a remaining Seq Scan means no index can serve the query at all.
+    await client.query('SET LOCAL enable_seqscan = off');
     for (const [name, [sql, values]] of Object.entries(queries)) {
       const { rows } = await client.query(`EXPLAIN ${sql}`, values);
       const plan = rows.map((row) => row['QUERY PLAN']).join(' | ');
