@@ -41,6 +41,8 @@ export interface AppContext {
   caches: {
     apiKeys: InvalidatedCache<Principal>;
     configurations: InvalidatedCache<Configuration>;
+    /** The Credential Issuer metadata document, rebuilt only after a configuration changes. */
+    issuerMetadata: InvalidatedCache<Record<string, unknown>>;
   };
 }
 
@@ -54,6 +56,7 @@ export function createAppContext(parts: { config: Config; database: DatabaseHand
     caches: {
       apiKeys: new InvalidatedCache<Principal>(parts.invalidations, API_KEY_TOPIC),
       configurations: new InvalidatedCache<Configuration>(parts.invalidations, CONFIGURATION_TOPIC),
+      issuerMetadata: new InvalidatedCache<Record<string, unknown>>(parts.invalidations, CONFIGURATION_TOPIC, { wholeTopic: true }),
     },
   };
 }

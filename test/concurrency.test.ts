@@ -88,6 +88,19 @@ describe('caches stay consistent across instances (LISTEN/NOTIFY invalidation)',
     expect(await eventually(async () => (await managementCall(second, 'GET', '/v1/users', created.key)).status === 401)).toBe(true);
   });
 
+  it('the issuer metadata of every instance follows configurations created, changed and deleted on another', async () => {
+    const metadataOf = async (instance: TestIssuer) =>
+      (await (await fetch(`${instance.url}/.well-known/openid-credential-issuer`)).json()).credential_configurations_supported as Record<string, { vct: string }>;
+    await metadataOf(second); // cached on the second instance now
+    const id = await createConfiguration(first, { type: 'https://credentials.example.com/metadata-v1' });
+    expect(await eventually(async () => (await metadataOf(second))[id]?.vct === 'https://credentials.example.com/metadata-v1')).toBe(true);
+    const put = await managementCall(first, 'PUT', `/v2/credentials/sd-jwt/configurations/${id}`, first.adminKey, { type: 'https://credentials.example.com/metadata-v2' });
+    expect(put.status).toBe(200);
+    expect(await eventually(async () => (await metadataOf(second))[id]?.vct === 'https://credentials.example.com/metadata-v2')).toBe(true);
+    expect((await managementCall(first, 'DELETE', `/v2/credentials/sd-jwt/configurations/${id}`, first.adminKey)).status).toBe(204);
+    expect(await eventually(async () => !(id in (await metadataOf(second))))).toBe(true);
+  });
+
   it('a configuration changed on one instance is used by offers created on the other', async () => {
     const id = await createConfiguration(first);
     const offerOn = (instance: TestIssuer, claims: Record<string, unknown>) =>

@@ -24,8 +24,11 @@ export async function configurationRoutes(app: App) {
     async (request, reply) => {
       const configuration = await evented(app.ctx.db, request, async (trx) => {
         const created = await insertConfiguration(trx, randomUUID(), request.body);
+        // New in the metadata of every instance.
+        await publishInvalidation(trx, CONFIGURATION_TOPIC, created.id);
         return { result: created, data: { configurationId: created.id, type: created.type } };
       });
+      app.ctx.caches.issuerMetadata.delete('*');
       return reply.status(201).send(configuration);
     },
   );
@@ -60,7 +63,10 @@ export async function configurationRoutes(app: App) {
         if (!updated) throw notFound('Credential configuration');
         await publishInvalidation(trx, CONFIGURATION_TOPIC, updated.id);
         return { result: updated, data: { configurationId: updated.id, type: updated.type } };
-      }).finally(() => app.ctx.caches.configurations.delete(request.params.id)),
+      }).finally(() => {
+        app.ctx.caches.configurations.delete(request.params.id);
+        app.ctx.caches.issuerMetadata.delete('*');
+      }),
   );
 
   app.delete(
@@ -78,6 +84,7 @@ export async function configurationRoutes(app: App) {
         return { result: undefined, data: { configurationId: request.params.id } };
       });
       app.ctx.caches.configurations.delete(request.params.id);
+      app.ctx.caches.issuerMetadata.delete('*');
       return reply.status(204).send(null);
     },
   );

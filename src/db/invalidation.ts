@@ -87,20 +87,24 @@ export async function publishInvalidation(db: Db | Tx, topic: string, key: strin
  */
 export class InvalidatedCache<V> {
   readonly #entries = new Map<string, { value: V; expires: number }>();
+  private readonly ttlMs: number;
+  private readonly maxEntries: number;
   /** Bumped by every invalidation: a value read before one arrived is not cached. */
   #generation = 0;
 
+  /** `wholeTopic`: the cached values derive from every row of the topic, so any change drops them all. */
   constructor(
     private readonly invalidations: Invalidations,
     topic: string,
-    private readonly ttlMs = 60_000,
-    private readonly maxEntries = 10_000,
+    options: { ttlMs?: number; maxEntries?: number; wholeTopic?: boolean } = {},
   ) {
+    this.ttlMs = options.ttlMs ?? 60_000;
+    this.maxEntries = options.maxEntries ?? 10_000;
     invalidations.subscribe(
       topic,
       (key) => {
         this.#generation++;
-        if (key === '*') this.#entries.clear();
+        if (key === '*' || options.wholeTopic) this.#entries.clear();
         else this.#entries.delete(key);
       },
       () => {

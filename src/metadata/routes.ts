@@ -22,7 +22,9 @@ export async function metadataRoutes(app: App) {
 
   for (const url of wellKnownPaths(config.publicUrl, 'openid-credential-issuer')) {
     app.get(url, { schema: { tags, summary: 'Credential Issuer metadata (OpenID4VCI 1.0 §12.2)', response: { 200: document } } }, async (_request, reply) =>
-      reply.headers(cacheable).send(credentialIssuerMetadata(config, await listAllConfigurations(app.ctx.db))),
+      reply
+        .headers(cacheable)
+        .send((await app.ctx.caches.issuerMetadata.get('document', async () => credentialIssuerMetadata(config, await listAllConfigurations(app.ctx.db))))!),
     );
   }
   for (const url of wellKnownPaths(config.publicUrl, 'oauth-authorization-server')) {
