@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { buildApp, createAppContext, type App } from './app.js';
 import { bootstrapAdminKey } from './auth/api-keys.js';
+import { countApiKeys } from './auth/store.js';
 import { ConfigError, resolveSecret, type Config } from './config.js';
 import { SecretKeys } from './crypto/secrets.js';
 import { connectDatabase } from './db/database.js';
@@ -41,7 +42,6 @@ export async function startIssuer(config: Config, logger: Logger | false): Promi
     let adminKey: string | undefined;
     if (!config.adminApiKey) {
       if (config.env === 'production') {
-        const { countApiKeys } = await import('./auth/store.js');
         if ((await countApiKeys(database.db)) === 0) {
           throw new ConfigError('Invalid configuration: ADMIN_API_KEY is required when NODE_ENV=production and no API key exists yet');
         }

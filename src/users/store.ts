@@ -8,10 +8,8 @@ export async function insertUser(db: Tx, id: string, claims: Claims): Promise<Us
   return toUser(row);
 }
 
-export async function getUser(db: Db | Tx, id: string, options: { forUpdate?: boolean } = {}): Promise<User | undefined> {
-  let query = db.selectFrom('users').select(['id', 'claims']).where('id', '=', id);
-  if (options.forUpdate) query = query.forUpdate();
-  const row = await query.executeTakeFirst();
+export async function getUser(db: Db | Tx, id: string): Promise<User | undefined> {
+  const row = await db.selectFrom('users').select(['id', 'claims']).where('id', '=', id).executeTakeFirst();
   return row && toUser(row);
 }
 
