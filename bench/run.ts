@@ -8,7 +8,7 @@ import { Pool } from 'undici';
 import { createAppContext } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { SecretKeys } from '../src/crypto/secrets.js';
-import { connectDatabase } from '../src/db/database.js';
+import { connectDatabase, withDatabase } from '../src/db/database.js';
 import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
 import { Invalidations } from '../src/db/invalidation.js';
 import { migrate } from '../src/db/migrate.js';
@@ -47,12 +47,6 @@ const log = (line: string) => {
 
 const SECRET = randomBytes(32).toString('base64url');
 const ADMIN_KEY = `bench-admin-${randomBytes(24).toString('hex')}`;
-
-function withDatabase(url: string, database: string) {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
 
 /** 1,000,000 offers in a few seconds: generate_series, mostly long expired or redeemed, as under steady load. */
 async function seed(pool: pg.Pool, count: number) {

@@ -9,6 +9,13 @@ export type Tx = Transaction<Database>;
 // NUMERIC/INT8 from turning into floats silently.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
 
+/** The same connection URL, pointing at another database on that server. */
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
 export interface DatabaseHandle {
   pool: pg.Pool;
   db: Db;

@@ -10,7 +10,7 @@ import { connectDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { freePort } from '../../src/db/embedded.js';
 import { Invalidations } from '../../src/db/invalidation.js';
 import { ensureActiveKey } from '../../src/keys/issuer-keys.js';
-import { withDatabase } from './global-setup.js';
+import { withDatabase } from '../../src/db/database.js';
 
 /** A fresh database cloned from the migrated template. */
 export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
