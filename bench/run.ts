@@ -14,6 +14,7 @@ import { Invalidations } from '../src/db/invalidation.js';
 import { migrate } from '../src/db/migrate.js';
 import { startProcess, type ServiceProcess } from './service.js';
 import { sqlFlow } from './sql-flow.js';
+import { cpuPerOperation } from './cpu.js';
 import { StepStats, round, runClosedLoop } from './stats.js';
 import { codeOf, createOffer, redeem, walletFlow, walletKeys, type FlowContext } from './wallet-flow.js';
 
@@ -180,11 +181,9 @@ async function main() {
     const measure = async (name: string, seconds: number, c: number, task: (ctx: FlowContext) => Promise<boolean>) => {
       const stats = new StepStats();
       const ctx = context(stats);
-      const cpuBefore = await service.cpuSeconds();
-      const result = await runClosedLoop({ concurrency: c, seconds, task: () => task(ctx) });
-      const serviceCpuMsPerOp = round(((await service.cpuSeconds()) - cpuBefore) * 1000 / Math.max(1, result.completed), 3);
-      const entry = { ...result, serviceCpuMsPerOp, concurrency: c, errors: Object.fromEntries(stats.errors), errorExamples: Object.fromEntries(stats.errorExamples), latencyMs: stats.summary() };
-      log(`  ${name}: ${result.perSecond}/s at concurrency ${c}, service CPU ${serviceCpuMsPerOp} ms each, ${stats.errorCount} errors`);
+      const { result, cpuMsPerOp } = await cpuPerOperation(service.cpuSeconds, () => runClosedLoop({ concurrency: c, seconds, task: () => task(ctx) }));
+      const entry = { ...result, cpuMsPerOp, concurrency: c, errors: Object.fromEntries(stats.errors), errorExamples: Object.fromEntries(stats.errorExamples), latencyMs: stats.summary() };
+      log(`  ${name}: ${result.perSecond}/s at concurrency ${c}, CPU ms each ${formatCpu(cpuMsPerOp)}, ${stats.errorCount} errors`);
       return entry;
     };
 
@@ -259,7 +258,7 @@ async function main() {
         seconds: warmup,
         task: async () => (await (await ceilingHttp.request({ method: 'POST', path: '/insert', headers: { 'content-type': 'application/json' }, body: insertBody })).body.text(), true),
       });
-      const ceiling1 = await runClosedLoop({
+      const { result: ceiling1, cpuMsPerOp: ceiling1Cpu } = await cpuPerOperation(ceiling.cpuSeconds, () => runClosedLoop({
         concurrency,
         seconds: duration,
         task: async () => {
@@ -273,11 +272,11 @@ async function main() {
           ceilingStats.record('insert', performance.now() - started);
           return true;
         },
-      });
+      }));
       await ceilingHttp.close();
       await ceiling.stop();
       services.pop();
-      log(`  ceiling 1: ${ceiling1.perSecond}/s`);
+      log(`  ceiling 1: ${ceiling1.perSecond}/s, CPU ms each ${formatCpu(ceiling1Cpu)}`);
 
       log('ceiling 2: the SQL of a complete flow, straight through pg…');
       const database = connectDatabase(databaseUrl, poolSize);
@@ -298,14 +297,15 @@ async function main() {
         }
       };
       await runClosedLoop({ concurrency, seconds: warmup, task: sqlTask });
-      const ceiling2 = await runClosedLoop({ concurrency, seconds: duration, task: sqlTask });
+      // The statements run inside this process, so its CPU (as "load generator") includes the pg client's work.
+      const { result: ceiling2, cpuMsPerOp: ceiling2Cpu } = await cpuPerOperation(async () => 0, () => runClosedLoop({ concurrency, seconds: duration, task: sqlTask }));
       await invalidations.stop();
       await database.close();
-      log(`  ceiling 2: ${ceiling2.perSecond}/s`);
+      log(`  ceiling 2: ${ceiling2.perSecond}/s, CPU ms each ${formatCpu(ceiling2Cpu)}`);
 
       report.ceilings = {
-        httpOneInsert: { ...ceiling1, errors: ceilingStats.errorCount, latencyMs: ceilingStats.summary() },
-        sqlOfFlow: { ...ceiling2, errors: sqlStats.errorCount, latencyMs: sqlStats.summary() },
+        httpOneInsert: { ...ceiling1, cpuMsPerOp: ceiling1Cpu, errors: ceilingStats.errorCount, latencyMs: ceilingStats.summary() },
+        sqlOfFlow: { ...ceiling2, cpuMsPerOp: ceiling2Cpu, errors: sqlStats.errorCount, latencyMs: sqlStats.summary() },
       };
       const offers = results.offers as { perSecond: number } | undefined;
       const flow = results.flow as { perSecond: number } | undefined;
@@ -331,6 +331,9 @@ async function main() {
     printTable(report);
   }
 }
+
+const formatCpu = (cpu: { service: number; postgres: number | null; loadGenerator: number }) =>
+  `service ${cpu.service} + PostgreSQL ${cpu.postgres ?? '?'} + load generator ${cpu.loadGenerator}`;
 
 function printTable(report: Record<string, unknown>) {
   const results = report.results as Record<string, { perSecond: number; concurrency: number; errors: Record<string, number>; latencyMs: Record<string, { p50: number; p95: number; p99: number }> }>;

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { processCpuSeconds } from './cpu.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -45,11 +46,7 @@ export async function startProcess(entry: string, env: Record<string, string>, p
       const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
     },
-    async cpuSeconds() {
-      // /proc/<pid>/stat fields 14 and 15 (utime, stime) in clock ticks of 1/100 s.
-      const fields = (await readFile(`/proc/${child.pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / 100;
-    },
+    cpuSeconds: () => processCpuSeconds(child.pid!),
     async stop() {
       child.kill('SIGTERM');
       const timeout = setTimeout(() => child.kill('SIGKILL'), 30_000);
