@@ -1,5 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import type pg from 'pg';
+import { batched } from '../db/batch.js';
 import type { Db, Tx } from '../db/database.js';
 import type { Database } from '../db/schema.js';
 import type { Offer, OfferStatus } from './schemas.js';
@@ -36,50 +37,81 @@ export interface NewOffer {
 }
 
 /**
- * Writes an offer, its user changes and its events in ONE statement (one round trip, one commit).
- * The configurations are locked against deletion (KEY SHARE) for its duration; if one has gone
- * since it was read, nothing at all is written and false is returned.
+ * Writes offers, their user changes and their events in ONE statement (one round trip, one commit).
+ * The configurations are locked against deletion (KEY SHARE) for its duration; an offer one of whose
+ * configurations has gone since it was read is not written, and gets false.
  */
-export async function insertOffer(pool: pg.Pool, offer: NewOffer): Promise<boolean> {
-  const { rows } = await pool.query<{ created: number }>({
-    name: 'insert-offer',
+async function insertOffers(pool: pg.Pool, offers: NewOffer[]): Promise<boolean[]> {
+  // A statement may change a row only once: a second offer writing the same user waits for the next.
+  const writtenUsers = new Set<string>();
+  const now: number[] = [];
+  const later: number[] = [];
+  offers.forEach((offer, index) => {
+    const writesUser = offer.user.action !== 'none';
+    (writesUser && writtenUsers.has(offer.userId) ? later : now).push(index);
+    if (writesUser) writtenUsers.add(offer.userId);
+  });
+  const batch = now.map((index) => offers[index]!);
+  const { rows } = await pool.query<{ id: string }>({
+    name: 'insert-offers',
     text: `
-      WITH locked AS (
-        SELECT id FROM credential_configurations WHERE id = ANY ($1::uuid[]) FOR KEY SHARE
-      ), complete AS (
-        SELECT count(*) = cardinality($1::uuid[]) AS ok FROM locked
+      WITH input AS (
+        SELECT * FROM unnest($1::uuid[], $2::bytea[], $3::bytea[], $4::uuid[], $5::text[], $6::jsonb[], $7::timestamptz[],
+                             $8::text[], $9::jsonb[], $10::text[], $11::text[], $12::text[], $13::text[], $14::jsonb[])
+          AS t(id, code_hash, tx_code_hash, user_id, configuration_ids, claims, expires_at,
+               user_action, user_claims, event_type, event_category, request_id, actor, event_data)
+      ), locked AS (
+        SELECT id FROM credential_configurations
+        WHERE id = ANY (ARRAY(SELECT unnest(configuration_ids::uuid[]) FROM input)) FOR KEY SHARE
+      ), accepted AS (
+        SELECT * FROM input WHERE configuration_ids::uuid[] <@ ARRAY(SELECT id FROM locked)
       ), new_user AS (
         INSERT INTO users (id, claims, updated_at)
-        SELECT $2, $3::jsonb, now() FROM complete WHERE ok AND $4 = 'insert'
+        SELECT user_id, user_claims, now() FROM accepted WHERE user_action = 'insert'
       ), merged_user AS (
-        UPDATE users SET claims = users.claims || $3::jsonb, updated_at = now()
-        WHERE id = $2 AND $4 = 'merge' AND (SELECT ok FROM complete)
+        UPDATE users SET claims = users.claims || accepted.user_claims, updated_at = now()
+        FROM accepted WHERE users.id = accepted.user_id AND accepted.user_action = 'merge'
       ), offer AS (
         INSERT INTO offers (id, code_hash, tx_code_hash, user_id, configuration_ids, claims, expires_at)
-        SELECT $5, $6, $7, $2, $1, $8::jsonb, $9 FROM complete WHERE ok
+        SELECT id, code_hash, tx_code_hash, user_id, configuration_ids::uuid[], claims, expires_at FROM accepted
         RETURNING id
-      ), logged AS (
-        SELECT record_events($10, $11, $12, $13, 'SUCCESS', $14::jsonb) FROM offer
       )
-      SELECT (SELECT count(*) FROM offer)::int + (SELECT count(*) FROM logged)::int AS created`,
+      SELECT offer.id, record_events(event_type, event_category, request_id, actor, 'SUCCESS', event_data)
+      FROM offer JOIN accepted USING (id)`,
     values: [
-      offer.configurationIds,
-      offer.userId,
-      JSON.stringify(offer.user.claims),
-      offer.user.action,
-      offer.id,
-      offer.codeHash,
-      offer.txCodeHash,
-      JSON.stringify(offer.claims),
-      offer.expiresAt,
-      offer.event.type,
-      offer.event.category,
-      offer.event.requestId,
-      offer.event.actor,
-      JSON.stringify(offer.event.data),
+      batch.map((offer) => offer.id),
+      batch.map((offer) => offer.codeHash),
+      batch.map((offer) => offer.txCodeHash),
+      batch.map((offer) => offer.userId),
+      batch.map((offer) => `{${offer.configurationIds.join(',')}}`),
+      batch.map((offer) => JSON.stringify(offer.claims)),
+      batch.map((offer) => offer.expiresAt),
+      batch.map((offer) => offer.user.action),
+      batch.map((offer) => JSON.stringify(offer.user.claims)),
+      batch.map((offer) => offer.event.type),
+      batch.map((offer) => offer.event.category),
+      batch.map((offer) => offer.event.requestId),
+      batch.map((offer) => offer.event.actor),
+      batch.map((offer) => JSON.stringify(offer.event.data)),
     ],
   });
-  return rows[0]!.created === 2;
+  const written = new Set(rows.map((row) => row.id));
+  const results: boolean[] = [];
+  now.forEach((index) => (results[index] = written.has(offers[index]!.id)));
+  if (later.length) (await insertOffers(pool, later.map((index) => offers[index]!))).forEach((result, i) => (results[later[i]!] = result));
+  return results;
+}
+
+const offerWriters = new WeakMap<pg.Pool, (offer: NewOffer) => Promise<boolean>>();
+
+/**
+ * Writes an offer as {@link insertOffers} does; offers created at the same moment on this pool share
+ * one statement and one commit (see {@link batched}), each still all-or-nothing.
+ */
+export function insertOffer(pool: pg.Pool, offer: NewOffer): Promise<boolean> {
+  let write = offerWriters.get(pool);
+  if (!write) offerWriters.set(pool, (write = batched((offers: NewOffer[]) => insertOffers(pool, offers))));
+  return write(offer);
 }
 
 export async function getOffer(db: Db, id: string): Promise<Offer | undefined> {

@@ -1,0 +1,42 @@
+// SQLSTATE classes 22 (data exception), 23 (integrity constraint violation), P0 (PL/pgSQL RAISE).
+const isRejectedData = (error: unknown) => /^(22|23|P0)/.test(String((error as { code?: unknown } | undefined)?.code ?? ''));
+
+/**
+ * Turns a function of many inputs into a function of one input: the calls made in the same turn of
+ * the event loop are run together, as one call of `runMany`. Under load, the requests whose bodies
+ * were read in one poll phase then share one statement and one commit; a lone call runs by itself,
+ * at the end of the turn, with no timer and no added wait.
+ *
+ * `runMany` must return one output per input, in order. When a shared call fails because the
+ * database rejected the data (a data exception, a constraint, a trigger's RAISE), each input is run
+ * again on its own, so one bad input fails only its own caller. Any other failure (timeout,
+ * connection lost) is not about one input, and is every caller's answer at once.
+ *
+ * The queue holds only calls in flight in this process: nothing here outlives them.
+ */
+export function batched<I, O>(runMany: (inputs: I[]) => Promise<O[]>, maxBatchSize = 50): (input: I) => Promise<O> {
+  let queue: { input: I; resolve: (output: O) => void; reject: (error: unknown) => void }[] = [];
+
+  const runOne = async (input: I) => (await runMany([input]))[0]!;
+  const run = async (items: typeof queue) => {
+    try {
+      const outputs = await runMany(items.map((item) => item.input));
+      items.forEach((item, index) => item.resolve(outputs[index]!));
+    } catch (error) {
+      if (items.length === 1 || !isRejectedData(error)) return items.forEach((item) => item.reject(error));
+      for (const item of items) runOne(item.input).then(item.resolve, item.reject);
+    }
+  };
+
+  const flush = () => {
+    const items = queue;
+    queue = [];
+    for (let start = 0; start < items.length; start += maxBatchSize) void run(items.slice(start, start + maxBatchSize));
+  };
+
+  return (input) =>
+    new Promise<O>((resolve, reject) => {
+      if (queue.length === 0) setImmediate(flush);
+      queue.push({ input, resolve, reject });
+    });
+}

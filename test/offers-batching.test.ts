@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { batched } from '../src/db/batch.js';
+import { bearer, startTestIssuer, type TestIssuer } from './support/issuer.js';
+import { OFFERS, management } from './support/management.js';
+
+describe('batched', () => {
+  it('runs the calls of one turn together and a lone call by itself', async () => {
+    const runs: number[][] = [];
+    const double = batched(async (inputs: number[]) => (runs.push(inputs), inputs.map((n) => n * 2)));
+    expect(await Promise.all([double(1), double(2), double(3)])).toEqual([2, 4, 6]);
+    expect(await double(4)).toBe(8);
+    expect(runs).toEqual([[1, 2, 3], [4]]);
+  });
+
+  it('splits at the maximum size', async () => {
+    const runs: number[][] = [];
+    const same = batched(async (inputs: number[]) => (runs.push(inputs), inputs), 2);
+    expect(await Promise.all([1, 2, 3, 4, 5].map(same))).toEqual([1, 2, 3, 4, 5]);
+    expect(runs).toEqual([[1, 2], [3, 4], [5]]);
+  });
+
+  it('when a shared run fails, runs each input alone so only the bad one fails', async () => {
+    const runs: number[][] = [];
+    const checked = batched(async (inputs: number[]) => {
+      runs.push(inputs);
+      if (inputs.includes(13)) throw Object.assign(new Error('unlucky'), { code: '23505' });
+      return inputs;
+    });
+    const results = await Promise.allSettled([checked(1), checked(13), checked(2)]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(runs).toEqual([[1, 13, 2], [1], [13], [2]]);
+  });
+
+  it('does not run inputs again when the failure is not about them (timeout, connection lost)', async () => {
+    const runs: number[][] = [];
+    const down = batched(async (inputs: number[]) => {
+      runs.push(inputs);
+      throw new Error('Query read timeout');
+    });
+    const results = await Promise.allSettled([down(1), down(2)]);
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+    expect(runs).toEqual([[1, 2]]);
+  });
+});
+
+describe('offers created at the same moment', () => {
+  let issuer: TestIssuer;
+  let api: ReturnType<typeof management>;
+  beforeAll(async () => {
+    issuer = await startTestIssuer({ listen: true });
+    api = management(issuer);
+  });
+  afterAll(() => issuer.close());
+
+  const createOverHttp = (body: Record<string, unknown>) =>
+    fetch(issuer.url + OFFERS, { method: 'POST', headers: { ...bearer(issuer.adminKey), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  it('share statements, and each is still complete: user, offer, both events; persisted claims of one user all merge', async () => {
+    const configuration = await api.createConfiguration({ claimMappings: { name: { mapFrom: 'claims.name' } } });
+    const user = await api.createUser({ name: 'Ada' });
+    const bodies = Array.from({ length: 40 }, (_, index) =>
+      index % 4 === 0
+        ? { credentials: [configuration.id], userId: user.id, claims: { [`persisted${index}`]: String(index) }, claimsToPersist: [`persisted${index}`] }
+        : { credentials: [configuration.id], claims: { name: `person ${index}` } },
+    );
+    const responses = await Promise.all(bodies.map(createOverHttp));
+    expect(responses.map((response) => response.status)).toEqual(bodies.map(() => 201));
+    const offers = (await Promise.all(responses.map((response) => response.json()))) as { id: string; userId: string }[];
+
+    const { rows } = await issuer.database.pool.query<{ statements: number; offers: number }>(
+      'SELECT count(DISTINCT xmin::text)::int AS statements, count(*)::int AS offers FROM offers WHERE id = ANY ($1)',
+      [offers.map((offer) => offer.id)],
+    );
+    expect(rows[0]!.offers).toBe(40);
+    expect(rows[0]!.statements).toBeLessThan(40);
+
+    const { rows: users } = await issuer.database.pool.query<{ claims: Record<string, string> }>('SELECT claims FROM users WHERE id = $1', [user.id]);
+    expect(users[0]!.claims).toEqual({ name: 'Ada', ...Object.fromEntries(bodies.flatMap((body, index) => (index % 4 === 0 ? [[`persisted${index}`, String(index)]] : []))) });
+    const newUsers = offers.filter((_, index) => index % 4 !== 0).map((offer) => offer.userId);
+    expect(new Set(newUsers).size).toBe(30);
+    expect((await issuer.database.pool.query('SELECT 1 FROM users WHERE id = ANY ($1)', [newUsers])).rowCount).toBe(30);
+
+    for (const offer of offers) {
+      const events = await api.eventRows(`type LIKE 'OPENID_PRE_AUTHORIZED_OFFER_CREATE_%' AND data->>'offerId' = $1`, [offer.id]);
+      expect(events.map((event) => event.type)).toEqual(['OPENID_PRE_AUTHORIZED_OFFER_CREATE_SUCCESS']);
+    }
+    const started = await api.eventRows(`type = 'OPENID_PRE_AUTHORIZED_OFFER_CREATE_START'`);
+    const succeeded = await api.eventRows(`type = 'OPENID_PRE_AUTHORIZED_OFFER_CREATE_SUCCESS'`);
+    expect(new Set(started.map((event) => event.request_id))).toEqual(new Set(succeeded.map((event) => event.request_id)));
+  });
+
+  it('one that fails in the database fails alone; the others are written', async () => {
+    const configuration = await api.createConfiguration();
+    const marker = `poison-${randomUUID()}`;
+    const pool = issuer.database.pool;
+    await pool.query(`CREATE OR REPLACE FUNCTION reject_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'poisoned offer'; END $$`);
+    await pool.query(`CREATE TRIGGER poisoned BEFORE INSERT ON offers FOR EACH ROW WHEN (NEW.claims ? '${marker}') EXECUTE FUNCTION reject_poison()`);
+    try {
+      const before = await api.counts();
+      const bodies = Array.from({ length: 12 }, (_, index) => ({ credentials: [configuration.id], claims: index === 5 ? { [marker]: 'x' } : { name: String(index) } }));
+      const responses = await Promise.all(bodies.map(createOverHttp));
+      expect(responses.map((response) => response.status)).toEqual(bodies.map((_, index) => (index === 5 ? 500 : 201)));
+      const after = await api.counts();
+      expect(after.offers - before.offers).toBe(11);
+      expect(after.users - before.users).toBe(11);
+    } finally {
+      await pool.query('DROP TRIGGER poisoned ON offers');
+    }
+  });
+});
