@@ -15,13 +15,15 @@ import { migrate } from '../src/db/migrate.js';
 import { startProcess, type ServiceProcess } from './service.js';
 import { sqlFlow } from './sql-flow.js';
 import { cpuPerOperation } from './cpu.js';
-import { StepStats, round, runClosedLoop } from './stats.js';
+import { StepStats, findSaturation, round, runClosedLoop } from './stats.js';
 import { codeOf, createOffer, redeem, walletFlow, walletKeys, type FlowContext } from './wallet-flow.js';
 
 const { values: args } = parseArgs({
   options: {
     mode: { type: 'string', default: 'flow' },
-    concurrency: { type: 'string', default: '16' },
+    /** In flight at once; "auto" finds, for each phase, the concurrency at which its throughput stops growing. */
+    concurrency: { type: 'string', default: 'auto' },
+    'ramp-seconds': { type: 'string', default: '2' },
     duration: { type: 'string', default: '12' },
     warmup: { type: 'string', default: '3' },
     'pool-size': { type: 'string', default: '10' },
@@ -36,7 +38,10 @@ const { values: args } = parseArgs({
 
 const mode = args.mode as 'flow' | 'offers' | 'token';
 if (!['flow', 'offers', 'token'].includes(mode)) throw new Error('--mode must be flow, offers or token');
-const concurrency = Number(args.concurrency);
+const fixedConcurrency = args.concurrency === 'auto' ? undefined : Number(args.concurrency);
+/** For what is not a measured phase (warm-up, pre-created offers, the memory run). */
+const concurrency = fixedConcurrency ?? 16;
+const rampSeconds = Number(args['ramp-seconds']);
 const duration = Number(args.duration);
 const warmup = Number(args.warmup);
 const poolSize = Number(args['pool-size']);
@@ -99,6 +104,26 @@ async function explainHotQueries(pool: pg.Pool) {
   return results;
 }
 
+/**
+ * One measured phase: at the fixed concurrency, or at the saturating one found by a ramp first (its
+ * errors count too). Throughput, latency per step, errors, and CPU per operation of the process
+ * under test, PostgreSQL and this load generator.
+ */
+async function runPhase(name: string, options: { seconds: number; concurrency?: number; processCpu: () => Promise<number>; task: (stats: StepStats) => Promise<boolean> }) {
+  const stats = new StepStats();
+  let concurrency = options.concurrency;
+  let ramp: { concurrency: number; perSecond: number }[] | undefined;
+  if (concurrency === undefined) {
+    ({ concurrency, ramp } = await findSaturation(() => options.task(stats), rampSeconds));
+    stats.clearSamples();
+    log(`  ${name}: saturates at concurrency ${concurrency} (ramp ${ramp.map((level) => `${level.concurrency}: ${level.perSecond}/s`).join(', ')})`);
+  }
+  const c = concurrency;
+  const { result, cpuMsPerOp } = await cpuPerOperation(options.processCpu, () => runClosedLoop({ concurrency: c, seconds: options.seconds, task: () => options.task(stats) }));
+  log(`  ${name}: ${result.perSecond}/s at concurrency ${c}, CPU ms each ${formatCpu(cpuMsPerOp)}, ${stats.errorCount} errors`);
+  return { ...result, concurrency: c, ...(ramp && { ramp }), cpuMsPerOp, errors: Object.fromEntries(stats.errors), errorExamples: Object.fromEntries(stats.errorExamples), latencyMs: stats.summary() };
+}
+
 async function main() {
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: round(totalmem() / 2 ** 30, 1), node: process.version };
   let embedded: EmbeddedDatabase | undefined;
@@ -120,7 +145,7 @@ async function main() {
   );
 
   const services: ServiceProcess[] = [];
-  const report: Record<string, unknown> = { machine, postgres: { version: pgVersion, ...durability }, mode, concurrency, duration, poolSize, seedOffers };
+  const report: Record<string, unknown> = { machine, postgres: { version: pgVersion, ...durability }, mode, concurrency: args.concurrency, duration, poolSize, seedOffers };
   try {
     const setupPool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
     await migrate(setupPool);
@@ -153,7 +178,8 @@ async function main() {
       args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args['cpu-prof'])}`] : [],
     );
     services.push(service);
-    const http = new Pool(service.url, { connections: concurrency * 2, pipelining: 1 });
+    const connections = fixedConcurrency ? fixedConcurrency * 2 : 512;
+    const http = new Pool(service.url, { connections, pipelining: 1 });
     const adminHeaders = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
     const configuration = await (
       await http.request({
@@ -178,14 +204,8 @@ async function main() {
     const context = (stats: StepStats): FlowContext => ({ http, publicUrl, apiKey: issuerKey.key, configurationId: configuration.id, keys, stats });
     const keys = walletKeys(64);
 
-    const measure = async (name: string, seconds: number, c: number, task: (ctx: FlowContext) => Promise<boolean>) => {
-      const stats = new StepStats();
-      const ctx = context(stats);
-      const { result, cpuMsPerOp } = await cpuPerOperation(service.cpuSeconds, () => runClosedLoop({ concurrency: c, seconds, task: () => task(ctx) }));
-      const entry = { ...result, cpuMsPerOp, concurrency: c, errors: Object.fromEntries(stats.errors), errorExamples: Object.fromEntries(stats.errorExamples), latencyMs: stats.summary() };
-      log(`  ${name}: ${result.perSecond}/s at concurrency ${c}, CPU ms each ${formatCpu(cpuMsPerOp)}, ${stats.errorCount} errors`);
-      return entry;
-    };
+    const measure = (name: string, seconds: number, c: number | undefined, task: (ctx: FlowContext) => Promise<boolean>) =>
+      runPhase(name, { seconds, concurrency: c, processCpu: service.cpuSeconds, task: (stats) => task(context(stats)) });
 
     const flowTask = (ctx: FlowContext) => walletFlow(ctx, counter++);
     const offerTask = async (ctx: FlowContext) => Boolean(await createOffer(ctx, counter++));
@@ -202,13 +222,14 @@ async function main() {
     const results: Record<string, unknown> = {};
     if (mode === 'flow' || mode === 'offers') {
       log('offer creation…');
-      results.offers = await measure('offers', duration, concurrency, offerTask);
+      results.offers = await measure('offers', duration, fixedConcurrency, offerTask);
     }
     if (mode === 'flow') {
       log('complete flows…');
-      results.flow = await measure('flow', duration, concurrency, flowTask);
+      const flow = await measure('flow', duration, fixedConcurrency, flowTask);
+      results.flow = flow;
       log(`complete flows at half the concurrency (latency)…`);
-      results.flowHalfConcurrency = await measure('flow at C/2', Math.max(2, Math.round(duration / 2)), Math.max(1, Math.floor(concurrency / 2)), flowTask);
+      results.flowHalfConcurrency = await measure('flow at C/2', Math.max(2, Math.round(duration / 2)), Math.max(1, Math.floor(flow.concurrency / 2)), flowTask);
     }
     if (mode === 'token') {
       log('pre-creating offers for redemption…');
@@ -250,33 +271,24 @@ async function main() {
       const ceilingPort = await freePort();
       const ceiling = await startProcess('bench/ceiling-http.ts', { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: String(poolSize) }, ceilingPort, '/ready');
       services.push(ceiling);
-      const ceilingHttp = new Pool(ceiling.url, { connections: concurrency * 2 });
-      const ceilingStats = new StepStats();
+      const ceilingHttp = new Pool(ceiling.url, { connections });
       const insertBody = JSON.stringify({ claims: { givenName: 'Ada', familyName: 'Lovelace', memberNumber: '1' } });
-      await runClosedLoop({
-        concurrency,
-        seconds: warmup,
-        task: async () => (await (await ceilingHttp.request({ method: 'POST', path: '/insert', headers: { 'content-type': 'application/json' }, body: insertBody })).body.text(), true),
-      });
-      const { result: ceiling1, cpuMsPerOp: ceiling1Cpu } = await cpuPerOperation(ceiling.cpuSeconds, () => runClosedLoop({
-        concurrency,
-        seconds: duration,
-        task: async () => {
-          const started = performance.now();
-          const response = await ceilingHttp.request({ method: 'POST', path: '/insert', headers: { 'content-type': 'application/json' }, body: insertBody });
-          await response.body.text();
-          if (response.statusCode !== 201) {
-            ceilingStats.fail('insert', String(response.statusCode));
-            return false;
-          }
-          ceilingStats.record('insert', performance.now() - started);
-          return true;
-        },
-      }));
+      const insert = async (stats: StepStats) => {
+        const started = performance.now();
+        const response = await ceilingHttp.request({ method: 'POST', path: '/insert', headers: { 'content-type': 'application/json' }, body: insertBody });
+        await response.body.text();
+        if (response.statusCode !== 201) {
+          stats.fail('insert', String(response.statusCode));
+          return false;
+        }
+        stats.record('insert', performance.now() - started);
+        return true;
+      };
+      await runClosedLoop({ concurrency, seconds: warmup, task: () => insert(new StepStats()) });
+      const ceiling1 = await runPhase('ceiling 1', { seconds: duration, concurrency: fixedConcurrency, processCpu: ceiling.cpuSeconds, task: insert });
       await ceilingHttp.close();
       await ceiling.stop();
       services.pop();
-      log(`  ceiling 1: ${ceiling1.perSecond}/s, CPU ms each ${formatCpu(ceiling1Cpu)}`);
 
       log('ceiling 2: the SQL of a complete flow, straight through pg…');
       const database = connectDatabase(databaseUrl, poolSize);
@@ -284,29 +296,24 @@ async function main() {
       const invalidations = new Invalidations(databaseUrl);
       await invalidations.start();
       const ctx = createAppContext({ config, database, secrets: new SecretKeys(SECRET), invalidations });
-      const sqlStats = new StepStats();
-      const sqlTask = async () => {
+      const sqlTask = async (stats: StepStats) => {
         const started = performance.now();
         try {
           await sqlFlow(ctx, { apiKey: issuerKey.key, configurationId: configuration.id, claims: { givenName: 'Ada', familyName: 'Lovelace', memberNumber: '1' } });
-          sqlStats.record('flow', performance.now() - started);
+          stats.record('flow', performance.now() - started);
           return true;
         } catch (error) {
-          sqlStats.fail('flow', String(error));
+          stats.fail('flow', String(error));
           return false;
         }
       };
-      await runClosedLoop({ concurrency, seconds: warmup, task: sqlTask });
+      await runClosedLoop({ concurrency, seconds: warmup, task: () => sqlTask(new StepStats()) });
       // The statements run inside this process, so its CPU (as "load generator") includes the pg client's work.
-      const { result: ceiling2, cpuMsPerOp: ceiling2Cpu } = await cpuPerOperation(async () => 0, () => runClosedLoop({ concurrency, seconds: duration, task: sqlTask }));
+      const ceiling2 = await runPhase('ceiling 2', { seconds: duration, concurrency: fixedConcurrency, processCpu: async () => 0, task: sqlTask });
       await invalidations.stop();
       await database.close();
-      log(`  ceiling 2: ${ceiling2.perSecond}/s, CPU ms each ${formatCpu(ceiling2Cpu)}`);
 
-      report.ceilings = {
-        httpOneInsert: { ...ceiling1, cpuMsPerOp: ceiling1Cpu, errors: ceilingStats.errorCount, latencyMs: ceilingStats.summary() },
-        sqlOfFlow: { ...ceiling2, cpuMsPerOp: ceiling2Cpu, errors: sqlStats.errorCount, latencyMs: sqlStats.summary() },
-      };
+      report.ceilings = { httpOneInsert: ceiling1, sqlOfFlow: ceiling2 };
       const offers = results.offers as { perSecond: number } | undefined;
       const flow = results.flow as { perSecond: number } | undefined;
       report.ratios = {
@@ -350,10 +357,10 @@ function printTable(report: Record<string, unknown>) {
       console.log(`${head}  ${step.padEnd(10)} ${String(latency.p50).padStart(8)} ${String(latency.p95).padStart(8)} ${String(latency.p99).padStart(8)}  ${result.errors[step] ?? 0}`);
     }
   }
-  const ceilings = report.ceilings as Record<string, { perSecond: number }> | undefined;
+  const ceilings = report.ceilings as Record<string, { perSecond: number; concurrency: number }> | undefined;
   if (ceilings) {
-    console.log(`\nceiling 1 (HTTP + one INSERT):   ${ceilings.httpOneInsert!.perSecond}/s`);
-    console.log(`ceiling 2 (SQL of a flow, pg):   ${ceilings.sqlOfFlow!.perSecond}/s`);
+    console.log(`\nceiling 1 (HTTP + one INSERT):   ${ceilings.httpOneInsert!.perSecond}/s at concurrency ${ceilings.httpOneInsert!.concurrency}`);
+    console.log(`ceiling 2 (SQL of a flow, pg):   ${ceilings.sqlOfFlow!.perSecond}/s at concurrency ${ceilings.sqlOfFlow!.concurrency}`);
     console.log(`ratios: ${JSON.stringify(report.ratios)}`);
   }
   if (report.halfConcurrencyP99OverP50 !== undefined) console.log(`flow p99/p50 at half concurrency: ${report.halfConcurrencyP99OverP50}`);

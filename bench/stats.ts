@@ -15,6 +15,11 @@ export class StepStats {
     if (!this.errorExamples.has(step)) this.errorExamples.set(step, detail.slice(0, 300));
   }
 
+  /** Forgets the latency samples (after a ramp), keeping the errors. */
+  clearSamples() {
+    this.samples.clear();
+  }
+
   get errorCount() {
     return [...this.errors.values()].reduce((a, b) => a + b, 0);
   }
@@ -49,4 +54,25 @@ export async function runClosedLoop(options: { concurrency: number; seconds: num
   );
   const elapsed = (performance.now() - started) / 1000;
   return { completed, seconds: round(elapsed), perSecond: round(completed / elapsed, 1) };
+}
+
+/**
+ * The concurrency at which throughput stops growing: closed loops at 4, 8, 16… in flight, `seconds`
+ * each, until two levels in a row fail to beat the best by 5 %. Returns the best level and the ramp.
+ */
+export async function findSaturation(task: (worker: number) => Promise<boolean>, seconds: number, levels = [4, 8, 16, 32, 64, 128, 256]) {
+  const ramp: { concurrency: number; perSecond: number }[] = [];
+  let best = { concurrency: levels[0]!, perSecond: 0 };
+  let misses = 0;
+  for (const concurrency of levels) {
+    const { perSecond } = await runClosedLoop({ concurrency, seconds, task });
+    ramp.push({ concurrency, perSecond });
+    if (perSecond > best.perSecond * 1.05) {
+      best = { concurrency, perSecond };
+      misses = 0;
+    } else if (++misses === 2) {
+      break;
+    }
+  }
+  return { concurrency: best.concurrency, ramp };
 }
