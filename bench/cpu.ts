@@ -8,46 +8,49 @@ export async function processCpuSeconds(pid: number | string): Promise<number> {
 }
 
 /**
- * CPU seconds used so far by every PostgreSQL process on this machine (backends, WAL writer,
- * checkpointer…). Deltas over a phase whose connections stay open give PostgreSQL's share of the
- * work. Linux only; null elsewhere or when the server runs on another machine (no such process).
+ * CPU seconds used so far by each PostgreSQL process on this machine (backends, WAL writer,
+ * checkpointer…), by pid. Linux only; null elsewhere or when the server runs on another machine.
  */
-export async function postgresCpuSeconds(): Promise<number | null> {
+export async function postgresCpuSeconds(): Promise<Map<string, number> | null> {
   let pids: string[];
   try {
     pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name));
   } catch {
     return null;
   }
-  let total = 0;
-  let found = false;
+  const byPid = new Map<string, number>();
   for (const pid of pids) {
     try {
       const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
-      found = true;
-      total += await processCpuSeconds(pid);
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'postgres') byPid.set(pid, await processCpuSeconds(pid));
     } catch {
       // the process ended meanwhile
     }
   }
-  return found ? total : null;
+  return byPid.size ? byPid : null;
 }
 
-/** CPU per completed operation of the service, PostgreSQL and the load generator, measured around `phase`. */
-export async function cpuPerOperation<T extends { completed: number }>(serviceCpuSeconds: () => Promise<number>, phase: () => Promise<T>) {
-  const before = { service: await serviceCpuSeconds(), postgres: await postgresCpuSeconds(), load: process.cpuUsage() };
+/**
+ * What PostgreSQL used between two snapshots: processes alive at the end count from the start (or
+ * from nothing, when they started meanwhile). A backend that ended meanwhile (an idle connection
+ * closed by its pool) takes its share with it; it was idle, so that share is small.
+ */
+function postgresDelta(before: Map<string, number> | null, after: Map<string, number> | null): number | null {
+  if (!before || !after) return null;
+  let total = 0;
+  for (const [pid, seconds] of after) total += seconds - (before.get(pid) ?? 0);
+  return total;
+}
+
+/** CPU seconds used during `phase` by the process under test, PostgreSQL and this load generator. */
+export async function cpuSecondsDuring<T>(processCpuSeconds: () => Promise<number>, phase: () => Promise<T>) {
+  const before = { service: await processCpuSeconds(), postgres: await postgresCpuSeconds(), load: process.cpuUsage() };
   const result = await phase();
-  const service = await serviceCpuSeconds();
+  const service = await processCpuSeconds();
   const postgres = await postgresCpuSeconds();
   const load = process.cpuUsage(before.load);
-  const perOp = (seconds: number) => Math.round((seconds * 1e6) / Math.max(1, result.completed)) / 1000;
   return {
     result,
-    cpuMsPerOp: {
-      service: perOp(service - before.service),
-      postgres: postgres === null || before.postgres === null ? null : perOp(postgres - before.postgres),
-      loadGenerator: perOp((load.user + load.system) / 1e6),
-    },
+    cpu: { service: service - before.service, postgres: postgresDelta(before.postgres, postgres), loadGenerator: (load.user + load.system) / 1e6 },
   };
 }

@@ -14,8 +14,8 @@ import { Invalidations } from '../src/db/invalidation.js';
 import { migrate } from '../src/db/migrate.js';
 import { startProcess, type ServiceProcess } from './service.js';
 import { sqlFlow } from './sql-flow.js';
-import { cpuPerOperation } from './cpu.js';
-import { StepStats, findSaturation, round, runClosedLoop } from './stats.js';
+import { Phase, median } from './phase.js';
+import { StepStats, round, runClosedLoop } from './stats.js';
 import { codeOf, createOffer, redeem, walletFlow, walletKeys, type FlowContext } from './wallet-flow.js';
 
 const { values: args } = parseArgs({
@@ -24,7 +24,9 @@ const { values: args } = parseArgs({
     /** In flight at once; "auto" finds, for each phase, the concurrency at which its throughput stops growing. */
     concurrency: { type: 'string', default: 'auto' },
     'ramp-seconds': { type: 'string', default: '2' },
-    duration: { type: 'string', default: '12' },
+    /** Seconds per phase per round. */
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '3' },
     'pool-size': { type: 'string', default: '10' },
     'seed-offers': { type: 'string', default: '0' },
@@ -43,6 +45,7 @@ const fixedConcurrency = args.concurrency === 'auto' ? undefined : Number(args.c
 const concurrency = fixedConcurrency ?? 16;
 const rampSeconds = Number(args['ramp-seconds']);
 const duration = Number(args.duration);
+const rounds = Number(args.rounds);
 const warmup = Number(args.warmup);
 const poolSize = Number(args['pool-size']);
 const seedOffers = Number(args['seed-offers']);
@@ -72,7 +75,7 @@ async function explainHotQueries(pool: pg.Pool) {
   const hash = randomBytes(32);
   const queries: Record<string, [string, unknown[]]> = {
     'api key look-up': ['SELECT id, role FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL', [hash]],
-    'configurations for offer': ['SELECT * FROM credential_configurations WHERE id IN ($1) FOR KEY SHARE', ['00000000-0000-0000-0000-000000000000']],
+    'configurations for offer': ['SELECT id FROM credential_configurations WHERE id = ANY ($1::uuid[]) FOR KEY SHARE', [['00000000-0000-0000-0000-000000000000']]],
     'redeem (offer by code)': ["UPDATE offers SET status = 'redeemed' WHERE code_hash = $1 AND status = 'pending' AND expires_at > now()", [hash]],
     'offer state by code': ['SELECT id, status FROM offers WHERE code_hash = $1', [hash]],
     'access token look-up': ['SELECT * FROM access_tokens t JOIN offers o ON o.id = t.offer_id WHERE t.token_hash = $1', [hash]],
@@ -104,26 +107,6 @@ async function explainHotQueries(pool: pg.Pool) {
   return results;
 }
 
-/**
- * One measured phase: at the fixed concurrency, or at the saturating one found by a ramp first (its
- * errors count too). Throughput, latency per step, errors, and CPU per operation of the process
- * under test, PostgreSQL and this load generator.
- */
-async function runPhase(name: string, options: { seconds: number; concurrency?: number; processCpu: () => Promise<number>; task: (stats: StepStats) => Promise<boolean> }) {
-  const stats = new StepStats();
-  let concurrency = options.concurrency;
-  let ramp: { concurrency: number; perSecond: number }[] | undefined;
-  if (concurrency === undefined) {
-    ({ concurrency, ramp } = await findSaturation(() => options.task(stats), rampSeconds));
-    stats.clearSamples();
-    log(`  ${name}: saturates at concurrency ${concurrency} (ramp ${ramp.map((level) => `${level.concurrency}: ${level.perSecond}/s`).join(', ')})`);
-  }
-  const c = concurrency;
-  const { result, cpuMsPerOp } = await cpuPerOperation(options.processCpu, () => runClosedLoop({ concurrency: c, seconds: options.seconds, task: () => options.task(stats) }));
-  log(`  ${name}: ${result.perSecond}/s at concurrency ${c}, CPU ms each ${formatCpu(cpuMsPerOp)}, ${stats.errorCount} errors`);
-  return { ...result, concurrency: c, ...(ramp && { ramp }), cpuMsPerOp, errors: Object.fromEntries(stats.errors), errorExamples: Object.fromEntries(stats.errorExamples), latencyMs: stats.summary() };
-}
-
 async function main() {
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: round(totalmem() / 2 ** 30, 1), node: process.version };
   let embedded: EmbeddedDatabase | undefined;
@@ -145,7 +128,8 @@ async function main() {
   );
 
   const services: ServiceProcess[] = [];
-  const report: Record<string, unknown> = { machine, postgres: { version: pgVersion, ...durability }, mode, concurrency: args.concurrency, duration, poolSize, seedOffers };
+  const cleanups: (() => Promise<void>)[] = [];
+  const report: Record<string, unknown> = { machine, postgres: { version: pgVersion, ...durability }, mode, concurrency: args.concurrency, duration, rounds, poolSize, seedOffers };
   try {
     const setupPool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
     await migrate(setupPool);
@@ -201,43 +185,125 @@ async function main() {
     const issuerKey = (await (await http.request({ method: 'POST', path: '/v1/api-keys', headers: adminHeaders, body: JSON.stringify({ name: 'bench', role: 'issuer' }) })).body.json()) as { key: string };
 
     let counter = 0;
-    const context = (stats: StepStats): FlowContext => ({ http, publicUrl, apiKey: issuerKey.key, configurationId: configuration.id, keys, stats });
     const keys = walletKeys(64);
-
-    const measure = (name: string, seconds: number, c: number | undefined, task: (ctx: FlowContext) => Promise<boolean>) =>
-      runPhase(name, { seconds, concurrency: c, processCpu: service.cpuSeconds, task: (stats) => task(context(stats)) });
-
+    const context = (stats: StepStats): FlowContext => ({ http, publicUrl, apiKey: issuerKey.key, configurationId: configuration.id, keys, stats });
+    const onService = (name: string, task: (ctx: FlowContext) => Promise<boolean>, c = fixedConcurrency) =>
+      new Phase(name, service.cpuSeconds, (stats) => task(context(stats)), c, log);
     const flowTask = (ctx: FlowContext) => walletFlow(ctx, counter++);
     const offerTask = async (ctx: FlowContext) => Boolean(await createOffer(ctx, counter++));
-    const codes: string[] = [];
-    const tokenTask = async (ctx: FlowContext) => {
-      const code = codes.pop();
-      return code ? Boolean(await redeem(ctx, code)) : false;
-    };
 
     log(`warming up (${warmup} s)…`);
-    await measure('warm-up', warmup, concurrency, flowTask);
+    await runClosedLoop({ concurrency, seconds: warmup, task: () => flowTask(context(new StepStats())) });
     const rssAfterWarmup = await service.rssBytes();
 
+    const phases: Phase[] = [];
     const results: Record<string, unknown> = {};
-    if (mode === 'flow' || mode === 'offers') {
-      log('offer creation…');
-      results.offers = await measure('offers', duration, fixedConcurrency, offerTask);
+    const offers = mode !== 'token' ? onService('offers', offerTask) : undefined;
+    const flow = mode === 'flow' ? onService('flow', flowTask) : undefined;
+    let ceiling1: Phase | undefined;
+    let ceiling2: Phase | undefined;
+    const pairs: [Phase, Phase | undefined][] = [];
+
+    if (offers) {
+      phases.push(offers);
+      if (!args['no-ceilings']) {
+        // Ceiling 1 runs as its own process beside the (then idle) service, on the same database and pool size.
+        const ceiling = await startProcess('bench/ceiling-http.ts', { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: String(poolSize) }, await freePort(), '/ready');
+        services.push(ceiling);
+        const ceilingHttp = new Pool(ceiling.url, { connections });
+        const insertBody = JSON.stringify({ claims: { givenName: 'Ada', familyName: 'Lovelace', memberNumber: '1' } });
+        const insert = async (stats: StepStats) => {
+          const started = performance.now();
+          const response = await ceilingHttp.request({ method: 'POST', path: '/insert', headers: { 'content-type': 'application/json' }, body: insertBody });
+          await response.body.text();
+          if (response.statusCode !== 201) {
+            stats.fail('insert', String(response.statusCode));
+            return false;
+          }
+          stats.record('insert', performance.now() - started);
+          return true;
+        };
+        await runClosedLoop({ concurrency, seconds: warmup, task: () => insert(new StepStats()) });
+        ceiling1 = new Phase('ceiling 1 (HTTP + one INSERT)', ceiling.cpuSeconds, insert, fixedConcurrency, log);
+        phases.push(ceiling1);
+      }
+      pairs.push([offers, ceiling1]);
     }
-    if (mode === 'flow') {
-      log('complete flows…');
-      const flow = await measure('flow', duration, fixedConcurrency, flowTask);
-      results.flow = flow;
-      log(`complete flows at half the concurrency (latency)…`);
-      results.flowHalfConcurrency = await measure('flow at C/2', Math.max(2, Math.round(duration / 2)), Math.max(1, Math.floor(flow.concurrency / 2)), flowTask);
+    if (flow) {
+      phases.push(flow);
+      if (!args['no-ceilings']) {
+        // Ceiling 2 runs the service's own store functions inside this process, so its CPU (as "load
+        // generator") includes the pg client's work.
+        const database = connectDatabase(databaseUrl, poolSize);
+        const invalidations = new Invalidations(databaseUrl);
+        await invalidations.start();
+        cleanups.push(() => invalidations.stop(), () => database.close());
+        const ctx = createAppContext({ config: loadConfig({ NODE_ENV: 'test', PUBLIC_URL: publicUrl }), database, secrets: new SecretKeys(SECRET), invalidations });
+        const sqlTask = async (stats: StepStats) => {
+          const started = performance.now();
+          try {
+            await sqlFlow(ctx, { apiKey: issuerKey.key, configurationId: configuration.id, claims: { givenName: 'Ada', familyName: 'Lovelace', memberNumber: '1' } });
+            stats.record('flow', performance.now() - started);
+            return true;
+          } catch (error) {
+            stats.fail('flow', String(error));
+            return false;
+          }
+        };
+        await runClosedLoop({ concurrency, seconds: warmup, task: () => sqlTask(new StepStats()) });
+        ceiling2 = new Phase('ceiling 2 (SQL of a flow)', async () => 0, sqlTask, fixedConcurrency, log);
+        phases.push(ceiling2);
+      }
+      pairs.push([flow, ceiling2]);
+    }
+
+    if (phases.length) {
+      log(`finding each phase's saturating concurrency (${rampSeconds} s per level)…`);
+      for (const phase of phases) {
+        // As many flows in flight for ceiling 2 as the flows had (the issue: "with the same concurrency").
+        if (phase === ceiling2) phase.concurrency ??= flow!.concurrency;
+        await phase.saturate(rampSeconds);
+      }
+      const roundRatios: { offersOverCeiling1: number[]; flowsOverCeiling2: number[] } = { offersOverCeiling1: [], flowsOverCeiling2: [] };
+      for (let index = 1; index <= rounds; index++) {
+        const line: string[] = [];
+        for (const [measured, ceiling] of pairs) {
+          const rate = await measured.round(duration);
+          line.push(`${measured.name} ${rate}/s`);
+          if (!ceiling) continue;
+          const ceilingRate = await ceiling.round(duration);
+          const ratio = round(rate / ceilingRate);
+          (measured === offers ? roundRatios.offersOverCeiling1 : roundRatios.flowsOverCeiling2).push(ratio);
+          line.push(`${ceiling.name} ${ceilingRate}/s (ratio ${ratio})`);
+        }
+        log(`  round ${index}/${rounds}: ${line.join(', ')}`);
+      }
+      for (const phase of phases) {
+        const summary = phase.summary();
+        log(`  ${phase.name}: median ${summary.perSecond}/s at concurrency ${summary.concurrency}, CPU ms each ${formatCpu(summary.cpuMsPerOp)}, ${phase.stats.errorCount} errors`);
+      }
+      if (offers) results.offers = offers.summary();
+      if (flow) {
+        results.flow = flow.summary();
+        log('complete flows at half the saturating concurrency (latency)…');
+        const half = onService('flow at C/2', flowTask, Math.max(1, Math.floor(flow.concurrency! / 2)));
+        await half.round(duration);
+        results.flowHalfConcurrency = half.summary();
+      }
+      if (ceiling1 || ceiling2) {
+        report.ceilings = { ...(ceiling1 && { httpOneInsert: ceiling1.summary() }), ...(ceiling2 && { sqlOfFlow: ceiling2.summary() }) };
+        // Each round's ratio compares two measurements taken back to back; the median round is reported.
+        report.ratios = Object.fromEntries(Object.entries(roundRatios).filter(([, values]) => values.length).map(([name, values]) => [name, round(median(values))]));
+        report.roundRatios = roundRatios;
+      }
     }
     if (mode === 'token') {
       log('pre-creating offers for redemption…');
-      const prepare = new StepStats();
-      const prepareCtx = context(prepare);
+      const codes: string[] = [];
+      const prepareCtx = context(new StepStats());
       await runClosedLoop({
         concurrency,
-        seconds: duration,
+        seconds: duration * rounds,
         task: async () => {
           const offer = await createOffer(prepareCtx, counter++);
           if (offer) codes.push(codeOf(offer.uri));
@@ -245,7 +311,12 @@ async function main() {
         },
       });
       log(`token redemption (${codes.length} offers)…`);
-      results.token = await measure('token', duration, concurrency, tokenTask);
+      const token = onService('token', async (ctx) => {
+        const code = codes.pop();
+        return code ? Boolean(await redeem(ctx, code)) : false;
+      }, concurrency);
+      await token.round(duration);
+      results.token = token.summary();
     }
     if (memoryFlows > 0) {
       log(`memory: ${memoryFlows} flows…`);
@@ -264,67 +335,12 @@ async function main() {
     report.rss = { afterWarmupMiB: round(rssAfterWarmup / 2 ** 20, 1), afterRunMiB: round(rssAfterRun / 2 ** 20, 1), ratio: round(rssAfterRun / rssAfterWarmup) };
     await http.close();
     report.stopExitCode = await service.stop();
-    services.pop();
-
-    if (!args['no-ceilings']) {
-      log('ceiling 1: bare Fastify route committing one offer-sized row…');
-      const ceilingPort = await freePort();
-      const ceiling = await startProcess('bench/ceiling-http.ts', { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: String(poolSize) }, ceilingPort, '/ready');
-      services.push(ceiling);
-      const ceilingHttp = new Pool(ceiling.url, { connections });
-      const insertBody = JSON.stringify({ claims: { givenName: 'Ada', familyName: 'Lovelace', memberNumber: '1' } });
-      const insert = async (stats: StepStats) => {
-        const started = performance.now();
-        const response = await ceilingHttp.request({ method: 'POST', path: '/insert', headers: { 'content-type': 'application/json' }, body: insertBody });
-        await response.body.text();
-        if (response.statusCode !== 201) {
-          stats.fail('insert', String(response.statusCode));
-          return false;
-        }
-        stats.record('insert', performance.now() - started);
-        return true;
-      };
-      await runClosedLoop({ concurrency, seconds: warmup, task: () => insert(new StepStats()) });
-      const ceiling1 = await runPhase('ceiling 1', { seconds: duration, concurrency: fixedConcurrency, processCpu: ceiling.cpuSeconds, task: insert });
-      await ceilingHttp.close();
-      await ceiling.stop();
-      services.pop();
-
-      log('ceiling 2: the SQL of a complete flow, straight through pg…');
-      const database = connectDatabase(databaseUrl, poolSize);
-      const config = loadConfig({ NODE_ENV: 'test', PUBLIC_URL: publicUrl });
-      const invalidations = new Invalidations(databaseUrl);
-      await invalidations.start();
-      const ctx = createAppContext({ config, database, secrets: new SecretKeys(SECRET), invalidations });
-      const sqlTask = async (stats: StepStats) => {
-        const started = performance.now();
-        try {
-          await sqlFlow(ctx, { apiKey: issuerKey.key, configurationId: configuration.id, claims: { givenName: 'Ada', familyName: 'Lovelace', memberNumber: '1' } });
-          stats.record('flow', performance.now() - started);
-          return true;
-        } catch (error) {
-          stats.fail('flow', String(error));
-          return false;
-        }
-      };
-      await runClosedLoop({ concurrency, seconds: warmup, task: () => sqlTask(new StepStats()) });
-      // The statements run inside this process, so its CPU (as "load generator") includes the pg client's work.
-      const ceiling2 = await runPhase('ceiling 2', { seconds: duration, concurrency: fixedConcurrency, processCpu: async () => 0, task: sqlTask });
-      await invalidations.stop();
-      await database.close();
-
-      report.ceilings = { httpOneInsert: ceiling1, sqlOfFlow: ceiling2 };
-      const offers = results.offers as { perSecond: number } | undefined;
-      const flow = results.flow as { perSecond: number } | undefined;
-      report.ratios = {
-        ...(offers && { offersOverCeiling1: round(offers.perSecond / ceiling1.perSecond) }),
-        ...(flow && { flowsOverCeiling2: round(flow.perSecond / ceiling2.perSecond) }),
-      };
-    }
+    services.splice(services.indexOf(service), 1);
     report.results = results;
     const half = results.flowHalfConcurrency as { latencyMs: Record<string, { p50: number; p99: number }> } | undefined;
     if (half?.latencyMs.flow) report.halfConcurrencyP99OverP50 = round(half.latencyMs.flow.p99 / half.latencyMs.flow.p50);
   } finally {
+    for (const cleanup of cleanups) await cleanup().catch(() => {});
     for (const service of services) await service.stop().catch(() => {});
     await admin.query(`DROP DATABASE IF EXISTS ${benchDatabase} WITH (FORCE)`).catch(() => {});
     await admin.end();
@@ -339,13 +355,13 @@ async function main() {
   }
 }
 
-const formatCpu = (cpu: { service: number; postgres: number | null; loadGenerator: number }) =>
+const formatCpu = (cpu: { service: number | null; postgres: number | null; loadGenerator: number | null }) =>
   `service ${cpu.service} + PostgreSQL ${cpu.postgres ?? '?'} + load generator ${cpu.loadGenerator}`;
 
 function printTable(report: Record<string, unknown>) {
   const results = report.results as Record<string, { perSecond: number; concurrency: number; errors: Record<string, number>; latencyMs: Record<string, { p50: number; p95: number; p99: number }> }>;
   console.log(`\nvci-issuer benchmark — ${JSON.stringify(report.machine)}; PostgreSQL ${JSON.stringify(report.postgres)}`);
-  console.log(`mode ${report.mode}, concurrency ${report.concurrency}, ${report.duration} s per phase, pool ${report.poolSize}, seeded offers ${report.seedOffers}\n`);
+  console.log(`mode ${report.mode}, concurrency ${report.concurrency}, ${report.rounds} rounds of ${report.duration} s per phase, pool ${report.poolSize}, seeded offers ${report.seedOffers}\n`);
   console.log('phase                  rate/s   conc  step        p50 ms   p95 ms   p99 ms  errors');
   for (const [phase, result] of Object.entries(results)) {
     if (!result.latencyMs) {
@@ -357,11 +373,15 @@ function printTable(report: Record<string, unknown>) {
       console.log(`${head}  ${step.padEnd(10)} ${String(latency.p50).padStart(8)} ${String(latency.p95).padStart(8)} ${String(latency.p99).padStart(8)}  ${result.errors[step] ?? 0}`);
     }
   }
-  const ceilings = report.ceilings as Record<string, { perSecond: number; concurrency: number }> | undefined;
-  if (ceilings) {
-    console.log(`\nceiling 1 (HTTP + one INSERT):   ${ceilings.httpOneInsert!.perSecond}/s at concurrency ${ceilings.httpOneInsert!.concurrency}`);
-    console.log(`ceiling 2 (SQL of a flow, pg):   ${ceilings.sqlOfFlow!.perSecond}/s at concurrency ${ceilings.sqlOfFlow!.concurrency}`);
-    console.log(`ratios: ${JSON.stringify(report.ratios)}`);
+  type Summary = { perSecond: number; concurrency: number; rounds: number[]; cpuMsPerOp: Parameters<typeof formatCpu>[0] };
+  const ceilings = (report.ceilings ?? {}) as Record<string, Summary>;
+  for (const [label, ceiling] of [['ceiling 1 (HTTP + one INSERT)', ceilings.httpOneInsert], ['ceiling 2 (SQL of a flow, pg)', ceilings.sqlOfFlow]] as const) {
+    if (ceiling) console.log(`${label}: ${ceiling.perSecond}/s at concurrency ${ceiling.concurrency} (rounds ${ceiling.rounds.join(', ')})`);
+  }
+  if (report.ratios) console.log(`ratios (median round): ${JSON.stringify(report.ratios)}; every round: ${JSON.stringify(report.roundRatios)}`);
+  console.log('\nCPU ms per operation:');
+  for (const [name, summary] of [...Object.entries(results), ...Object.entries(ceilings)] as [string, Summary][]) {
+    if (summary.cpuMsPerOp) console.log(`  ${name.padEnd(20)} ${formatCpu(summary.cpuMsPerOp)}`);
   }
   if (report.halfConcurrencyP99OverP50 !== undefined) console.log(`flow p99/p50 at half concurrency: ${report.halfConcurrencyP99OverP50}`);
   console.log(`service RSS: ${JSON.stringify(report.rss)}; exit code on SIGTERM: ${report.stopExitCode}`);

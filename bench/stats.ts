@@ -58,7 +58,8 @@ export async function runClosedLoop(options: { concurrency: number; seconds: num
 
 /**
  * The concurrency at which throughput stops growing: closed loops at 4, 8, 16… in flight, `seconds`
- * each, until two levels in a row fail to beat the best by 5 %. Returns the best level and the ramp.
+ * each, until two levels in a row fail to beat the best by 5 %. Returns the knee, the smallest level
+ * within 10 % of the best throughput (past it, more in flight only adds latency), and the ramp.
  */
 export async function findSaturation(task: (worker: number) => Promise<boolean>, seconds: number, levels = [4, 8, 16, 32, 64, 128, 256]) {
   const ramp: { concurrency: number; perSecond: number }[] = [];
@@ -74,5 +75,6 @@ export async function findSaturation(task: (worker: number) => Promise<boolean>,
       break;
     }
   }
-  return { concurrency: best.concurrency, ramp };
+  const knee = ramp.find((level) => level.perSecond >= 0.9 * best.perSecond)!;
+  return { concurrency: knee.concurrency, ramp };
 }
