@@ -8,7 +8,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // answers as expected, and both ceilings and ratios are reported.
 describe('benchmark smoke run', () => {
   it('completes flows without errors and reports both ceilings and ratios', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--json', '--duration', '1', '--warmup', '1', '--concurrency', '2', '--pool-size', '2'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--json', '--duration', '1', '--warmup', '1', '--rounds', '1', '--concurrency', '2', '--pool-size', '2'], {
       cwd: ROOT,
       env: { ...process.env, DATABASE_URL: inject('serverUrl') },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { InvalidatedCache } from '../db/invalidation.js';
 import { constantTimeEqual, randomSecret, type SecretKeys } from '../crypto/secrets.js';
+import { newRowId } from '../db/ids.js';
 import type { Principal, Role } from './roles.js';
 import { countApiKeys, findActiveApiKey, insertApiKey } from './store.js';
 
@@ -46,7 +46,7 @@ export async function bootstrapAdminKey(deps: { db: Db; secrets: SecretKeys }, n
     await sql`SELECT pg_advisory_xact_lock(7411902362)`.execute(trx);
     const existing = await trx.selectFrom('api_keys').select('id').limit(1).executeTakeFirst();
     if (existing) return false;
-    await insertApiKey(trx, { id: randomUUID(), name, role: 'admin' satisfies Role, keyHash: hashApiKey(deps.secrets, key) });
+    await insertApiKey(trx, { id: newRowId(), name, role: 'admin' satisfies Role, keyHash: hashApiKey(deps.secrets, key) });
     return true;
   });
   return created ? key : undefined;

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { App } from '../app.js';
 import { evented } from '../events/record.js';
 import { notFound } from '../http/errors.js';
 import { decodeCursor, pageQuerySchema, pageSchema, toPage } from '../http/pagination.js';
 import { publishInvalidation } from '../db/invalidation.js';
+import { newRowId } from '../db/ids.js';
 import { API_KEY_TOPIC, generateApiKey, hashApiKey } from './api-keys.js';
 import { ADMIN, ROLES } from './roles.js';
 import { insertApiKey, listApiKeys, revokeApiKey, type ApiKeyRow } from './store.js';
@@ -31,7 +31,7 @@ export async function apiKeyRoutes(app: App) {
     async (request, reply) => {
       const key = generateApiKey();
       const row = await evented(app.ctx.db, request, async (trx) => {
-        const row = await insertApiKey(trx, { id: randomUUID(), ...request.body, keyHash: hashApiKey(app.ctx.secrets, key) });
+        const row = await insertApiKey(trx, { id: newRowId(), ...request.body, keyHash: hashApiKey(app.ctx.secrets, key) });
         return { result: row, data: { apiKeyId: row.id, role: row.role } };
       });
       return reply.status(201).send({ ...toApiKey(row), key });

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { App } from '../app.js';
 import { ALL_ISSUERS, ISSUERS } from '../auth/roles.js';
@@ -6,6 +5,7 @@ import { publishInvalidation } from '../db/invalidation.js';
 import { evented } from '../events/record.js';
 import { conflict, notFound } from '../http/errors.js';
 import { decodeCursor, pageQuerySchema, pageSchema, toPage } from '../http/pagination.js';
+import { newRowId } from '../db/ids.js';
 import { configurationInputSchema, configurationSchema } from './schemas.js';
 import { CONFIGURATION_TOPIC, deleteConfiguration, getConfiguration, insertConfiguration, listConfigurations, toConfiguration, updateConfiguration } from './store.js';
 
@@ -23,7 +23,7 @@ export async function configurationRoutes(app: App) {
     },
     async (request, reply) => {
       const configuration = await evented(app.ctx.db, request, async (trx) => {
-        const created = await insertConfiguration(trx, randomUUID(), request.body);
+        const created = await insertConfiguration(trx, newRowId(), request.body);
         // New in the metadata of every instance.
         await publishInvalidation(trx, CONFIGURATION_TOPIC, created.id);
         return { result: created, data: { configurationId: created.id, type: created.type } };

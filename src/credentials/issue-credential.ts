@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { AppContext } from '../app.js';
 import { resolveClaims } from '../configurations/claims.js';
 import { addPeriod, type Configuration } from '../configurations/schemas.js';
@@ -7,6 +6,7 @@ import { OAuthError, invalidToken } from '../http/oauth-errors.js';
 import { getSigningKey } from '../keys/issuer-keys.js';
 import { checkNonce, issueNonce } from '../oauth/nonce.js';
 import { hashAccessToken } from '../oauth/token.js';
+import { newRowId } from '../db/ids.js';
 import { verifyProof, type VerifiedProof } from './proof.js';
 import type { CredentialRequest } from './schemas.js';
 import { credentialHash, signSdJwtVc, type SdJwtTyp } from './sd-jwt.js';
@@ -133,7 +133,7 @@ export async function issueCredentials(
         holderJwk: proof.jwk,
         claims,
       });
-      return { credential, id: randomUUID(), holderKeyThumbprint: proof.thumbprint, hash: credentialHash(credential), issuerKid: signingKey.kid, expiresAt };
+      return { credential, id: newRowId(), holderKeyThumbprint: proof.thumbprint, hash: credentialHash(credential), issuerKid: signingKey.kid, expiresAt };
     }),
   );
 

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Config } from '../config.js';
 import { randomSecret, type SecretKeys } from '../crypto/secrets.js';
 import type { EventContext, EventKind } from '../events/record.js';
 import { OAuthError } from '../http/oauth-errors.js';
 import { PRE_AUTHORIZED_GRANT, hashPreAuthorizedCode, hashTransactionCode } from '../offers/create-offer.js';
+import { newRowId } from '../db/ids.js';
 import { issueNonce } from './nonce.js';
 import { findOfferByCode, redeemPreAuthorizedCode, revokeTokensOfOffer } from './store.js';
 
@@ -45,7 +45,7 @@ export async function exchangePreAuthorizedCode(
   const { secrets, config } = deps;
   const codeHash = hashPreAuthorizedCode(secrets, code);
   const accessToken = randomSecret(32);
-  const tokenId = randomUUID();
+  const tokenId = newRowId();
   const redeemed = await redeemPreAuthorizedCode(deps.pool, {
     codeHash,
     txCodeHash: txCode === undefined ? null : hashTransactionCode(secrets, code, txCode),

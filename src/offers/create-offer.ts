@@ -1,4 +1,4 @@
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { resolveClaims } from '../configurations/claims.js';
 import { getConfigurations } from '../configurations/store.js';
 import { randomSecret, type SecretKeys } from '../crypto/secrets.js';
@@ -7,6 +7,7 @@ import type { EventContext, EventKind } from '../events/record.js';
 import { badRequest, conflict, type ErrorDetail } from '../http/errors.js';
 import type { Claims } from '../users/schemas.js';
 import { getUser } from '../users/store.js';
+import { newRowId } from '../db/ids.js';
 import type { CreateOfferInput } from './schemas.js';
 import { insertOffer } from './store.js';
 
@@ -75,7 +76,7 @@ export async function createOffer(
 
   const offerClaims: Claims = input.claims ?? {};
   const persisted: Claims = Object.fromEntries((input.claimsToPersist ?? []).map((name) => [name, offerClaims[name]!]));
-  const userId = existingUser?.id ?? randomUUID();
+  const userId = existingUser?.id ?? newRowId();
   // Fail here, not later in the wallet: every required claim must resolve now.
   const claims = { ...existingUser?.claims, ...offerClaims };
   const missing: ErrorDetail[] = configurations.flatMap((configuration) =>
@@ -87,7 +88,7 @@ export async function createOffer(
   );
   if (missing.length) throw badRequest('Required claims are missing', missing);
 
-  const id = randomUUID();
+  const id = newRowId();
   const code = randomSecret(32);
   const txConfig = input.transactionCodeConfiguration;
   const transactionCode = txConfig && generateTransactionCode(txConfig.length, txConfig.inputMode);

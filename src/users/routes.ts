@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { App } from '../app.js';
 import { ALL_ISSUERS } from '../auth/roles.js';
 import { evented } from '../events/record.js';
 import { badRequest, notFound } from '../http/errors.js';
 import { decodeCursor, pageQuerySchema, pageSchema, toPage } from '../http/pagination.js';
+import { newRowId } from '../db/ids.js';
 import { claimsSchema, userSchema, type User } from './schemas.js';
 import { deleteUser, getUser, insertUser, listUsers, replaceUserClaims } from './store.js';
 
@@ -32,7 +32,7 @@ export async function userRoutes(app: App) {
     },
     async (request, reply) => {
       const user = await evented(app.ctx.db, request, async (trx) => {
-        const created = await insertUser(trx, randomUUID(), request.body.claims);
+        const created = await insertUser(trx, newRowId(), request.body.claims);
         return { result: created, data: { userId: created.id } };
       });
       return reply.status(201).send(user);
