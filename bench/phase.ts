@@ -1,7 +1,7 @@
 import { cpuSecondsDuring } from './cpu.js';
 import { StepStats, findSaturation, round, runClosedLoop } from './stats.js';
 
-const median = (values: number[]) => {
+export const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
@@ -69,4 +69,3 @@ export class Phase {
   }
 }
 
-export { median };

@@ -211,6 +211,7 @@ async function main() {
         const ceiling = await startProcess('bench/ceiling-http.ts', { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: String(poolSize) }, await freePort(), '/ready');
         services.push(ceiling);
         const ceilingHttp = new Pool(ceiling.url, { connections });
+        cleanups.push(() => ceilingHttp.close());
         const insertBody = JSON.stringify({ claims: { givenName: 'Ada', familyName: 'Lovelace', memberNumber: '1' } });
         const insert = async (stats: StepStats) => {
           const started = performance.now();
