@@ -1,11 +1,5 @@
 import { cpuSecondsDuring } from './cpu.js';
-import { StepStats, findSaturation, round, runClosedLoop } from './stats.js';
-
-export const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
+import { StepStats, findSaturation, median, round, runClosedLoop } from './stats.js';
 
 /**
  * One thing measured (offers, flows, a ceiling): found its saturating concurrency once, then measured
@@ -68,4 +62,3 @@ export class Phase {
     };
   }
 }
-

@@ -14,8 +14,8 @@ import { Invalidations } from '../src/db/invalidation.js';
 import { migrate } from '../src/db/migrate.js';
 import { startProcess, type ServiceProcess } from './service.js';
 import { sqlFlow } from './sql-flow.js';
-import { Phase, median } from './phase.js';
-import { StepStats, round, runClosedLoop } from './stats.js';
+import { Phase } from './phase.js';
+import { StepStats, median, round, runClosedLoop } from './stats.js';
 import { codeOf, createOffer, redeem, walletFlow, walletKeys, type FlowContext } from './wallet-flow.js';
 
 const { values: args } = parseArgs({

@@ -37,6 +37,12 @@ export class StepStats {
 
 export const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
 
+export const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
 /**
  * Keeps `concurrency` loops of `task` in flight for `seconds` (closed loop: each loop starts its
  * next task when the previous one ends). Returns completed tasks per second.
