@@ -1,6 +1,7 @@
-import { createHash, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createHash, sign, type KeyObject } from 'node:crypto';
 import { SDJwtInstance } from '@sd-jwt/core';
 import type { JWK } from 'jose';
+import { randomSecret } from '../crypto/secrets.js';
 
 export type SdJwtTyp = 'dc+sd-jwt' | 'vc+sd-jwt';
 
@@ -17,7 +18,7 @@ export interface SdJwtVcInput {
 
 const hasher = (data: string | ArrayBuffer) => new Uint8Array(createHash('sha256').update(typeof data === 'string' ? data : Buffer.from(data)).digest());
 // SD-JWT §9.3: salts of at least 128 bits from a CSPRNG, fresh per disclosure.
-const saltGenerator = () => randomBytes(16).toString('base64url');
+const saltGenerator = () => randomSecret(16);
 
 /**
  * Signs an SD-JWT VC: `vct`, `iss`, `iat`, `exp` and `cnf` are always plain (SD-JWT VC §3.2.2); mapped

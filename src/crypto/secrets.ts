@@ -1,10 +1,11 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomEncoded } from './random.js';
 
 /** A random, URL-safe secret with `bytes` bytes of CSPRNG entropy (16 bytes = 128 bits). */
 export function randomSecret(bytes = 32): string {
-  return randomBytes(bytes).toString('base64url');
+  return randomEncoded(bytes, 'base64url');
 }
 
 export function constantTimeEqual(a: Buffer, b: Buffer): boolean {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomEncoded } from '../crypto/random.js';
 
 /**
  * A new row id: a UUIDv7 (RFC 9562 §5.7), 48 bits of Unix time in milliseconds, then 74 random bits.
@@ -7,10 +7,8 @@ import { randomBytes } from 'node:crypto';
  * costs a read and a full-page WAL image). An id tells when its row was made, as `createdAt` does.
  */
 export function newRowId(): string {
-  const bytes = randomBytes(16);
-  bytes.writeUIntBE(Date.now(), 0, 6);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x70; // version 7
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80; // variant 10
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const time = Date.now().toString(16).padStart(12, '0');
+  const random = randomEncoded(10, 'hex');
+  const variant = (0x8 | (parseInt(random[18]!, 16) & 0x3)).toString(16); // variant 10, then 2 random bits
+  return `${time.slice(0, 8)}-${time.slice(8)}-7${random.slice(0, 3)}-${variant}${random.slice(3, 6)}-${random.slice(6, 18)}`;
 }

@@ -49,20 +49,26 @@ export function useDepthLimitedJsonParser(app: FastifyInstance) {
 // holding one would fail deep in a query. They have no place in any field of this API.
 const UNSTORABLE = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-/** The path of the first string (value or key) in `value` that holds an unstorable character. */
+/**
+ * The path of the first string (value or key) in `value` that holds an unstorable character. Runs on
+ * every request, so the path is one array grown and shrunk on the way down, copied only when found.
+ */
 export function findUnstorableText(value: unknown, path: (string | number)[] = []): (string | number)[] | undefined {
-  if (typeof value === 'string') return UNSTORABLE.test(value) ? path : undefined;
+  if (typeof value === 'string') return UNSTORABLE.test(value) ? [...path] : undefined;
   if (value === null || typeof value !== 'object') return undefined;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = findUnstorableText(value[i], [...path, i]);
+      path.push(i);
+      const found = findUnstorableText(value[i], path);
+      path.pop();
       if (found) return found;
     }
     return undefined;
   }
-  for (const [key, item] of Object.entries(value)) {
-    if (UNSTORABLE.test(key)) return [...path, key];
-    const found = findUnstorableText(item, [...path, key]);
+  for (const key of Object.keys(value)) {
+    path.push(key);
+    const found = UNSTORABLE.test(key) ? [...path] : findUnstorableText((value as Record<string, unknown>)[key], path);
+    path.pop();
     if (found) return found;
   }
   return undefined;

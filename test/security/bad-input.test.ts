@@ -408,6 +408,19 @@ describe('hostile values', () => {
     });
   });
 
+  it('the 400 names the exact place of the first unstorable value, deep in arrays and objects, key or value', async () => {
+    const cases = [
+      [{ claims: { a: ['ok', { b: ['x', 'y\u0000'] }] } }, 'claims.a[1].b[1]'],
+      [{ claims: { a: 'ok', list: [{ ['k\ud800']: 1 }] } }, 'claims.list[0].k\ud800'],
+      [{ claims: { a: ['\udc00'], b: '\u0000' } }, 'claims.a[0]'],
+    ] as const;
+    for (const [payload, param] of cases) {
+      const response = await issuer.app.inject({ method: 'POST', url: '/v1/users', headers: bearer(issuer.adminKey), payload });
+      expect(response.statusCode, response.body).toBe(400);
+      expect(response.json().details).toEqual([{ location: 'body', param, msg: 'must not contain U+0000 or unpaired surrogate characters' }]);
+    }
+  });
+
   it('SQL-looking, control-character and odd unicode strings are stored and returned exactly as sent (no injection, no mangling)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.dictionary(oddText.filter((key) => key.length > 0 && key.length <= 256), fc.oneof(oddText, fc.array(oddText, { maxLength: 3 })), { minKeys: 1, maxKeys: 4 }), async (claims) => {

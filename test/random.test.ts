@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { randomEncoded } from '../src/crypto/random.js';
+import { newRowId } from '../src/db/ids.js';
+
+describe('pooled random values', () => {
+  it('never repeat, across many refills of the pool', () => {
+    // 4,000 × 16 bytes is about 16 refills of the 4 KiB pool.
+    const values = Array.from({ length: 4_000 }, () => randomEncoded(16, 'base64url'));
+    expect(values.every((value) => /^[\w-]{22}$/.test(value))).toBe(true);
+    expect(new Set(values).size).toBe(values.length);
+  });
+
+  it('cover every byte value and keep to the requested size, larger than the pool included', () => {
+    const bytes = Buffer.from(Array.from({ length: 2_000 }, () => randomEncoded(7, 'hex')).join(''), 'hex');
+    expect(bytes.length).toBe(14_000);
+    expect(new Set(bytes).size).toBe(256);
+    expect(randomEncoded(10_000, 'hex')).toMatch(/^[0-9a-f]{20000}$/);
+  });
+
+  it('fill both random bits after the UUIDv7 variant', () => {
+    const variants = new Set(Array.from({ length: 200 }, () => newRowId()[19]));
+    expect([...variants].sort()).toEqual(['8', '9', 'a', 'b']);
+  });
+});
