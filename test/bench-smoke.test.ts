@@ -5,10 +5,10 @@ import { describe, expect, inject, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 // A few seconds of `npm run bench`, so the benchmark cannot rot: every phase runs, every step
-// answers as expected, and both ceilings and ratios are reported.
+// answers as expected, both ceilings and ratios are reported, and the growth check's EXPLAIN runs.
 describe('benchmark smoke run', () => {
   it('completes flows without errors and reports both ceilings and ratios', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--json', '--duration', '1', '--warmup', '1', '--rounds', '1', '--concurrency', '2', '--pool-size', '2'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--json', '--duration', '1', '--warmup', '1', '--rounds', '1', '--concurrency', '2', '--pool-size', '2', '--seed-offers', '2000'], {
       cwd: ROOT,
       env: { ...process.env, DATABASE_URL: inject('serverUrl') },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -32,5 +32,9 @@ describe('benchmark smoke run', () => {
     expect(report.ratios).toEqual({ offersOverCeiling1: expect.any(Number), flowsOverCeiling2: expect.any(Number) });
     expect(report.postgres).toMatchObject({ fsync: 'on', synchronous_commit: 'on' });
     expect(report.stopExitCode).toBe(0);
+    // The growth check: the seeded offers were there, and EXPLAIN found every hot statement looking rows up through an index.
+    expect(report.seedOffers).toBe(2000);
+    expect(Object.keys(report.explain)).toHaveLength(10);
+    for (const [name, { indexed, plan }] of Object.entries(report.explain as Record<string, { indexed: boolean; plan: string }>)) expect(indexed, `${name}: ${plan}`).toBe(true);
   }, 120_000);
 });
