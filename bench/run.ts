@@ -54,6 +54,8 @@ const log = (line: string) => {
   if (!args.json) console.error(line);
 };
 
+type RatioName = 'offersOverCeiling1' | 'flowsOverCeiling2' | 'seededOverEmpty';
+
 const SECRET = randomBytes(32).toString('base64url');
 const ADMIN_KEY = `bench-admin-${randomBytes(24).toString('hex')}`;
 
@@ -122,6 +124,58 @@ async function explainHotQueries(pool: pg.Pool) {
   return results;
 }
 
+interface Issuer {
+  service: ServiceProcess;
+  http: Pool;
+  publicUrl: string;
+  configurationId: string;
+  apiKey: string;
+}
+
+/** The service as its own process on `databaseUrl` (migrated already), with a credential configuration and an issuer API key. */
+async function startIssuer(databaseUrl: string, connections: number, nodeArgs: string[] = []): Promise<Issuer> {
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const service = await startProcess(
+    'src/main.ts',
+    {
+      NODE_ENV: 'production',
+      DATABASE_URL: databaseUrl,
+      DATABASE_POOL_SIZE: String(poolSize),
+      SECRET,
+      ADMIN_API_KEY: ADMIN_KEY,
+      PUBLIC_URL: publicUrl,
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT_PER_MINUTE: '0',
+      MIGRATE_ON_START: 'false',
+    },
+    port,
+    '/health/ready',
+    nodeArgs,
+  );
+  const http = new Pool(service.url, { connections, pipelining: 1 });
+  const adminHeaders = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
+  const configuration = (await (
+    await http.request({
+      method: 'POST',
+      path: '/v2/credentials/sd-jwt/configurations',
+      headers: adminHeaders,
+      body: JSON.stringify({
+        type: 'https://credentials.example.com/membership',
+        claimMappings: {
+          given_name: { mapFrom: 'claims.givenName', required: true },
+          family_name: { mapFrom: 'claims.familyName', required: true },
+          member_number: { mapFrom: 'claims.memberNumber', selectivelyDisclosable: false },
+        },
+        expiresIn: { years: 1 },
+      }),
+    })
+  ).body.json()) as { id: string };
+  // Back-ends use stored API keys (looked up per request), not the environment's admin key.
+  const issuerKey = (await (await http.request({ method: 'POST', path: '/v1/api-keys', headers: adminHeaders, body: JSON.stringify({ name: 'bench', role: 'issuer' }) })).body.json()) as { key: string };
+  return { service, http, publicUrl, configurationId: configuration.id, apiKey: issuerKey.key };
+}
+
 async function main() {
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: round(totalmem() / 2 ** 30, 1), node: process.version };
   let embedded: EmbeddedDatabase | undefined;
@@ -156,51 +210,15 @@ async function main() {
     }
     await setupPool.end();
 
-    const port = await freePort();
-    const publicUrl = `http://127.0.0.1:${port}`;
-    const service = await startProcess(
-      'src/main.ts',
-      {
-        NODE_ENV: 'production',
-        DATABASE_URL: databaseUrl,
-        DATABASE_POOL_SIZE: String(poolSize),
-        SECRET,
-        ADMIN_API_KEY: ADMIN_KEY,
-        PUBLIC_URL: publicUrl,
-        LOG_LEVEL: 'warn',
-        RATE_LIMIT_PER_MINUTE: '0',
-        MIGRATE_ON_START: 'false',
-      },
-      port,
-      '/health/ready',
-      args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args['cpu-prof'])}`] : [],
-    );
-    services.push(service);
     const connections = fixedConcurrency ? fixedConcurrency * 2 : 512;
-    const http = new Pool(service.url, { connections, pipelining: 1 });
-    const adminHeaders = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
-    const configuration = await (
-      await http.request({
-        method: 'POST',
-        path: '/v2/credentials/sd-jwt/configurations',
-        headers: adminHeaders,
-        body: JSON.stringify({
-          type: 'https://credentials.example.com/membership',
-          claimMappings: {
-            given_name: { mapFrom: 'claims.givenName', required: true },
-            family_name: { mapFrom: 'claims.familyName', required: true },
-            member_number: { mapFrom: 'claims.memberNumber', selectivelyDisclosable: false },
-          },
-          expiresIn: { years: 1 },
-        }),
-      })
-    ).body.json() as { id: string };
-    // Back-ends use stored API keys (looked up per request), not the environment's admin key.
-    const issuerKey = (await (await http.request({ method: 'POST', path: '/v1/api-keys', headers: adminHeaders, body: JSON.stringify({ name: 'bench', role: 'issuer' }) })).body.json()) as { key: string };
+    const issuer = await startIssuer(databaseUrl, connections, args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args['cpu-prof'])}`] : []);
+    services.push(issuer.service);
+    const { service, http, publicUrl } = issuer;
 
     let counter = 0;
     const keys = walletKeys(64);
-    const context = (stats: StepStats): FlowContext => ({ http, publicUrl, apiKey: issuerKey.key, configurationId: configuration.id, keys, stats });
+    const contextOn = (on: Issuer, stats: StepStats): FlowContext => ({ http: on.http, publicUrl: on.publicUrl, apiKey: on.apiKey, configurationId: on.configurationId, keys, stats });
+    const context = (stats: StepStats) => contextOn(issuer, stats);
     const onService = (name: string, task: (ctx: FlowContext) => Promise<boolean>, c = fixedConcurrency) =>
       new Phase(name, service.cpuSeconds, (stats) => task(context(stats)), c, log);
     const flowTask = (ctx: FlowContext) => walletFlow(ctx, counter++);
@@ -216,7 +234,9 @@ async function main() {
     const flow = mode === 'flow' ? onService('flow', flowTask) : undefined;
     let ceiling1: Phase | undefined;
     let ceiling2: Phase | undefined;
-    const pairs: [Phase, Phase | undefined][] = [];
+    let emptyTable: Phase | undefined;
+    /** Each measured phase, and the yardstick it is divided by in every round. */
+    const pairs: { measured: Phase; yardstick?: Phase; ratio?: RatioName }[] = [];
 
     if (offers) {
       phases.push(offers);
@@ -242,7 +262,7 @@ async function main() {
         ceiling1 = new Phase('ceiling 1 (HTTP + one INSERT)', ceiling.cpuSeconds, insert, fixedConcurrency, log);
         phases.push(ceiling1);
       }
-      pairs.push([offers, ceiling1]);
+      pairs.push({ measured: offers, yardstick: ceiling1, ratio: 'offersOverCeiling1' });
     }
     if (flow) {
       phases.push(flow);
@@ -257,7 +277,7 @@ async function main() {
         const sqlTask = async (stats: StepStats) => {
           const started = performance.now();
           try {
-            await sqlFlow(ctx, { apiKey: issuerKey.key, configurationId: configuration.id, claims: { givenName: 'Ada', familyName: 'Lovelace', memberNumber: '1' } });
+            await sqlFlow(ctx, { apiKey: issuer.apiKey, configurationId: issuer.configurationId, claims: { givenName: 'Ada', familyName: 'Lovelace', memberNumber: '1' } });
             stats.record('flow', performance.now() - started);
             return true;
           } catch (error) {
@@ -269,27 +289,47 @@ async function main() {
         ceiling2 = new Phase('ceiling 2 (SQL of a flow)', async () => 0, sqlTask, fixedConcurrency, log);
         phases.push(ceiling2);
       }
-      pairs.push([flow, ceiling2]);
+      pairs.push({ measured: flow, yardstick: ceiling2, ratio: 'flowsOverCeiling2' });
+      if (seedOffers > 0) {
+        // Growth: the same flows against a second service on an empty database of the same server,
+        // in the same rounds, so that the machine's drift between two separate runs does not decide.
+        const emptyDatabaseUrl = withDatabase(serverUrl, `${benchDatabase}_empty`);
+        await admin.query(`CREATE DATABASE ${benchDatabase}_empty`);
+        const emptyPool = new pg.Pool({ connectionString: emptyDatabaseUrl, max: 1 });
+        await migrate(emptyPool).finally(() => emptyPool.end());
+        const control = await startIssuer(emptyDatabaseUrl, connections);
+        services.push(control.service);
+        cleanups.push(() => control.http.close());
+        const controlTask = (stats: StepStats) => walletFlow(contextOn(control, stats), counter++);
+        await runClosedLoop({ concurrency, seconds: warmup, task: () => controlTask(new StepStats()) });
+        emptyTable = new Phase('flow on an empty table', control.service.cpuSeconds, controlTask, fixedConcurrency, log);
+        phases.push(emptyTable);
+        pairs.push({ measured: flow, yardstick: emptyTable, ratio: 'seededOverEmpty' });
+      }
     }
 
     if (phases.length) {
       log(`finding each phase's saturating concurrency (${rampSeconds} s per level)…`);
       for (const phase of phases) {
         // As many flows in flight for ceiling 2 as the flows had (the issue: "with the same concurrency").
-        if (phase === ceiling2) phase.concurrency ??= flow!.concurrency;
+        if (phase === ceiling2 || phase === emptyTable) phase.concurrency ??= flow!.concurrency;
         await phase.saturate(rampSeconds);
       }
-      const roundRatios: { offersOverCeiling1: number[]; flowsOverCeiling2: number[] } = { offersOverCeiling1: [], flowsOverCeiling2: [] };
+      const roundRatios: Record<RatioName, number[]> = { offersOverCeiling1: [], flowsOverCeiling2: [], seededOverEmpty: [] };
       for (let index = 1; index <= rounds; index++) {
         const line: string[] = [];
-        for (const [measured, ceiling] of pairs) {
-          const rate = await measured.round(duration);
-          line.push(`${measured.name} ${rate}/s`);
-          if (!ceiling) continue;
-          const ceilingRate = await ceiling.round(duration);
-          const ratio = round(rate / ceilingRate);
-          (measured === offers ? roundRatios.offersOverCeiling1 : roundRatios.flowsOverCeiling2).push(ratio);
-          line.push(`${ceiling.name} ${ceilingRate}/s (ratio ${ratio})`);
+        const rates = new Map<Phase, number>();
+        for (const { measured, yardstick, ratio } of pairs) {
+          let rate = rates.get(measured);
+          if (rate === undefined) {
+            rate = await measured.round(duration);
+            rates.set(measured, rate);
+            line.push(`${measured.name} ${rate}/s`);
+          }
+          if (!yardstick || !ratio) continue;
+          const yardstickRate = await yardstick.round(duration);
+          roundRatios[ratio].push(round(rate / yardstickRate));
+          line.push(`${yardstick.name} ${yardstickRate}/s (ratio ${round(rate / yardstickRate)})`);
         }
         log(`  round ${index}/${rounds}: ${line.join(', ')}`);
       }
@@ -305,11 +345,12 @@ async function main() {
         await half.round(duration);
         results.flowHalfConcurrency = half.summary();
       }
-      if (ceiling1 || ceiling2) {
-        report.ceilings = { ...(ceiling1 && { httpOneInsert: ceiling1.summary() }), ...(ceiling2 && { sqlOfFlow: ceiling2.summary() }) };
+      if (emptyTable) results.flowOnEmptyTable = emptyTable.summary();
+      if (ceiling1 || ceiling2) report.ceilings = { ...(ceiling1 && { httpOneInsert: ceiling1.summary() }), ...(ceiling2 && { sqlOfFlow: ceiling2.summary() }) };
+      if (pairs.some((pair) => pair.yardstick)) {
         // Each round's ratio compares two measurements taken back to back; the median round is reported.
         report.ratios = Object.fromEntries(Object.entries(roundRatios).filter(([, values]) => values.length).map(([name, values]) => [name, round(median(values))]));
-        report.roundRatios = roundRatios;
+        report.roundRatios = Object.fromEntries(Object.entries(roundRatios).filter(([, values]) => values.length));
       }
     }
     if (mode === 'token') {
@@ -361,7 +402,7 @@ async function main() {
   } finally {
     for (const cleanup of cleanups) await cleanup().catch(() => {});
     for (const service of services) await service.stop().catch(() => {});
-    await admin.query(`DROP DATABASE IF EXISTS ${benchDatabase} WITH (FORCE)`).catch(() => {});
+    for (const database of [benchDatabase, `${benchDatabase}_empty`]) await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => {});
     await admin.end();
     await embedded?.stop();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });

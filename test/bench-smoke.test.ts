@@ -29,10 +29,11 @@ describe('benchmark smoke run', () => {
     expect(report.ceilings.sqlOfFlow.perSecond).toBeGreaterThan(0);
     expect(report.ceilings.httpOneInsert.errors).toEqual({});
     expect(report.ceilings.sqlOfFlow.errors).toEqual({});
-    expect(report.ratios).toEqual({ offersOverCeiling1: expect.any(Number), flowsOverCeiling2: expect.any(Number) });
+    expect(report.ratios).toEqual({ offersOverCeiling1: expect.any(Number), flowsOverCeiling2: expect.any(Number), seededOverEmpty: expect.any(Number) });
+    expect(report.results.flowOnEmptyTable.errors).toEqual({});
     expect(report.postgres).toMatchObject({ fsync: 'on', synchronous_commit: 'on' });
     expect(report.stopExitCode).toBe(0);
-    // The growth check: the seeded offers were there, and EXPLAIN found every hot statement looking rows up through an index.
+    // The growth check: flows on an empty database measured in the same rounds, and EXPLAIN found every hot statement looking rows up through an index.
     expect(report.seedOffers).toBe(2000);
     expect(Object.keys(report.explain)).toHaveLength(10);
     for (const [name, { indexed, plan }] of Object.entries(report.explain as Record<string, { indexed: boolean; plan: string }>)) expect(indexed, `${name}: ${plan}`).toBe(true);
