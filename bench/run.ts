@@ -59,7 +59,7 @@ type RatioName = 'offersOverCeiling1' | 'flowsOverCeiling2' | 'seededOverEmpty';
 const SECRET = randomBytes(32).toString('base64url');
 const ADMIN_KEY = `bench-admin-${randomBytes(24).toString('hex')}`;
 
-/** 1,000,000 offers in a few seconds: generate_series, mostly long expired or redeemed, as under steady load. */
+/** N offers and their events in a few seconds: generate_series, mostly long expired or redeemed, as under steady load. */
 async function seed(pool: pg.Pool, count: number) {
   await pool.query(
     `INSERT INTO offers (id, code_hash, user_id, configuration_ids, claims, status, expires_at, created_at, redeemed_at)
@@ -67,6 +67,16 @@ async function seed(pool: pg.Pool, count: number) {
             CASE WHEN i % 10 = 0 THEN 'pending' ELSE 'redeemed' END,
             now() - interval '1 minute' + (i % 600) * interval '1 second', now() - interval '1 hour', NULL
      FROM generate_series(1, $1) AS i`,
+    [count],
+  );
+  // Their events, as the flows that made them would have left: five per offer (START and SUCCESS of
+  // the offer, the token and, for most, the credential), a millisecond apart.
+  await pool.query(
+    `INSERT INTO events (id, type, category, timestamp, request_id, actor, data)
+     SELECT gen_random_uuid(), (ARRAY['OPENID_PRE_AUTHORIZED_OFFER_CREATE_START', 'OPENID_PRE_AUTHORIZED_OFFER_CREATE_SUCCESS',
+                                      'OPENID_TOKEN_CREATE_START', 'OPENID_TOKEN_CREATE_SUCCESS', 'OPENID_CREDENTIAL_ISSUE_SUCCESS'])[1 + i % 5],
+            'OpenId', now() - interval '1 hour' + i * interval '1 millisecond', 'seed-' || (i / 5), NULL, '{}'
+     FROM generate_series(1, $1 * 5) AS i`,
     [count],
   );
   // As a table that grew under load would be: vacuumed (visibility map set, so autovacuum does not

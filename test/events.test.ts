@@ -164,6 +164,25 @@ describe('events of management operations', () => {
     expect(JSON.stringify(rows)).not.toContain('claim-value-');
   });
 
+  it('event ids are UUIDv7 carrying the time they were recorded, so new events append to the primary key', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { response, requestId } = await tracked('POST', USERS, { claims: { n: String(i) } }, issuerKey.key);
+      expect(response.statusCode).toBe(201);
+      for (const event of await eventsOf(requestId)) {
+        expect(event.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        const idMs = parseInt(event.id.replaceAll('-', '').slice(0, 12), 16);
+        expect(Math.abs(idMs - Date.parse(event.timestamp))).toBeLessThan(5);
+        ids.push(event.id);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    expect(ids).toHaveLength(6);
+    // Their time prefixes never go back (within one millisecond the random bits decide the order).
+    const prefixes = ids.map((id) => id.slice(0, 13));
+    expect([...prefixes].sort()).toEqual(prefixes);
+  });
+
   it('API keys: CREATE and DELETE, never the key itself', async () => {
     const create = await tracked('POST', '/v1/api-keys', { name: 'short-lived', role: 'issuer' });
     expect(create.response.statusCode).toBe(201);
