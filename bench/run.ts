@@ -164,6 +164,17 @@ async function startIssuer(databaseUrl: string, connections: number, nodeArgs: s
     nodeArgs,
   );
   const http = new Pool(service.url, { connections, pipelining: 1 });
+  try {
+    return { service, http, publicUrl, ...(await setUpIssuer(http)) };
+  } catch (error) {
+    await http.close();
+    await service.stop();
+    throw error;
+  }
+}
+
+/** A credential configuration and a stored issuer API key, made through the management API. */
+async function setUpIssuer(http: Pool): Promise<{ configurationId: string; apiKey: string }> {
   const adminHeaders = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
   const configuration = (await (
     await http.request({
@@ -183,7 +194,7 @@ async function startIssuer(databaseUrl: string, connections: number, nodeArgs: s
   ).body.json()) as { id: string };
   // Back-ends use stored API keys (looked up per request), not the environment's admin key.
   const issuerKey = (await (await http.request({ method: 'POST', path: '/v1/api-keys', headers: adminHeaders, body: JSON.stringify({ name: 'bench', role: 'issuer' }) })).body.json()) as { key: string };
-  return { service, http, publicUrl, configurationId: configuration.id, apiKey: issuerKey.key };
+  return { configurationId: configuration.id, apiKey: issuerKey.key };
 }
 
 async function main() {

@@ -172,7 +172,8 @@ describe('events of management operations', () => {
       for (const event of await eventsOf(requestId)) {
         expect(event.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
         const idMs = parseInt(event.id.replaceAll('-', '').slice(0, 12), 16);
-        expect(Math.abs(idMs - Date.parse(event.timestamp))).toBeLessThan(5);
+        // Two clock_timestamp() calls of one statement: apart by far less than this on any machine.
+        expect(Math.abs(idMs - Date.parse(event.timestamp))).toBeLessThan(50);
         ids.push(event.id);
       }
       await new Promise((resolve) => setTimeout(resolve, 2));

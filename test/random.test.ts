@@ -17,6 +17,11 @@ describe('pooled random values', () => {
     expect(randomEncoded(10_000, 'hex')).toMatch(/^[0-9a-f]{20000}$/);
   });
 
+  it('refuse sizes that are not a whole number of bytes, and keep working after', () => {
+    for (const size of [Number.NaN, -1, 1.5, Number.POSITIVE_INFINITY]) expect(() => randomEncoded(size, 'hex')).toThrow(RangeError);
+    expect(randomEncoded(16, 'hex')).toMatch(/^[0-9a-f]{32}$/);
+  });
+
   it('fill both random bits after the UUIDv7 variant', () => {
     const variants = new Set(Array.from({ length: 200 }, () => newRowId()[19]));
     expect([...variants].sort()).toEqual(['8', '9', 'a', 'b']);

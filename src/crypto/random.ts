@@ -11,12 +11,15 @@ let used = POOL_BYTES;
  * pools the entropy behind `randomUUID` the same way.
  */
 export function randomEncoded(bytes: number, encoding: 'base64url' | 'hex'): string {
+  if (!Number.isSafeInteger(bytes) || bytes < 0) throw new RangeError(`Cannot draw ${bytes} random bytes`);
   if (bytes > POOL_BYTES) return randomBytes(bytes).toString(encoding);
   if (used + bytes > POOL_BYTES) {
     randomFillSync(pool);
     used = 0;
   }
   const value = pool.toString(encoding, used, used + bytes);
+  // Handed out once, and not kept: what became a key or a token does not stay in the pool.
+  pool.fill(0, used, used + bytes);
   used += bytes;
   return value;
 }
