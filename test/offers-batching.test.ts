@@ -32,6 +32,16 @@ describe('batched', () => {
     expect(runs).toEqual([[1, 13, 2], [1], [13], [2]]);
   });
 
+  it('when a shared run loses a race (deadlock, serialization failure), runs each input alone', async () => {
+    let failures = 0;
+    const racing = batched(async (inputs: number[]) => {
+      if (inputs.length > 1 && failures++ === 0) throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+      return inputs;
+    });
+    expect(await Promise.all([racing(1), racing(2)])).toEqual([1, 2]);
+    expect(failures).toBe(1);
+  });
+
   it('does not run inputs again when the failure is not about them (timeout, connection lost)', async () => {
     const runs: number[][] = [];
     const down = batched(async (inputs: number[]) => {

@@ -1,5 +1,7 @@
-// SQLSTATE classes 22 (data exception), 23 (integrity constraint violation), P0 (PL/pgSQL RAISE).
-const isRejectedData = (error: unknown) => /^(22|23|P0)/.test(String((error as { code?: unknown } | undefined)?.code ?? ''));
+// SQLSTATE classes 22 (data exception), 23 (integrity constraint violation), P0 (PL/pgSQL RAISE): the
+// database refused some input; 40 (transaction rollback: deadlock, serialization failure): the shared
+// statement lost a race. Either way nothing of it was written, and each input alone may succeed.
+const worthRunningAlone = (error: unknown) => /^(22|23|40|P0)/.test(String((error as { code?: unknown } | undefined)?.code ?? ''));
 
 /**
  * Turns a function of many inputs into a function of one input: the calls made in the same turn of
@@ -7,9 +9,10 @@ const isRejectedData = (error: unknown) => /^(22|23|P0)/.test(String((error as {
  * were read in one poll phase then share one statement and one commit; a lone call runs by itself,
  * at the end of the turn, with no timer and no added wait.
  *
- * `runMany` must return one output per input, in order. When a shared call fails because the
- * database rejected the data (a data exception, a constraint, a trigger's RAISE), each input is run
- * again on its own, so one bad input fails only its own caller. Any other failure (timeout,
+ * `runMany` must return one output per input, in order, and write all of them or none (one
+ * statement). When a shared call fails because the database rejected the data (a data exception, a
+ * constraint, a trigger's RAISE) or rolled it back (deadlock, serialization failure), each input is
+ * run again on its own, so one bad input fails only its own caller. Any other failure (timeout,
  * connection lost) is not about one input, and is every caller's answer at once.
  *
  * The queue holds only calls in flight in this process: nothing here outlives them.
@@ -23,7 +26,7 @@ export function batched<I, O>(runMany: (inputs: I[]) => Promise<O[]>, maxBatchSi
       const outputs = await runMany(items.map((item) => item.input));
       items.forEach((item, index) => item.resolve(outputs[index]!));
     } catch (error) {
-      if (items.length === 1 || !isRejectedData(error)) return items.forEach((item) => item.reject(error));
+      if (items.length === 1 || !worthRunningAlone(error)) return items.forEach((item) => item.reject(error));
       for (const item of items) runOne(item.input).then(item.resolve, item.reject);
     }
   };

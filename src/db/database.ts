@@ -52,7 +52,15 @@ export function connectDatabase(url: string, poolSize: number): DatabaseHandle {
 const UNAVAILABLE_SQLSTATE = /^(08|53|57P)/;
 const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
 
-/** True when an error means "the database cannot be reached right now" rather than a bug. */
+/**
+ * The pool found no free connection within its connection timeout: every connection is busy with
+ * other requests. The database itself may be up and well; this instance is at capacity.
+ */
+export function isPoolSaturated(error: unknown): boolean {
+  return error instanceof Error && error.message === 'timeout exceeded when trying to connect';
+}
+
+/** True when an error means "the database cannot be used right now" (down, or every connection busy) rather than a bug. */
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;

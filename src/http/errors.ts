@@ -1,9 +1,10 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { isDatabaseUnavailable } from '../db/database.js';
+import { isDatabaseUnavailable, isPoolSaturated } from '../db/database.js';
 
 export const RETRY_AFTER_SECONDS = 5;
+export const SATURATED_MESSAGE = 'The service is at capacity (every database connection is busy); retry shortly';
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
   400: 'BadRequest',
@@ -105,6 +106,7 @@ export function classifyError(error: unknown): { status: number; message: string
   if (fastifyError?.validation) {
     return { status: 400, message: 'Validation Error', details: validationDetails(fastifyError), unexpected: false };
   }
+  if (isPoolSaturated(error)) return { status: 503, message: SATURATED_MESSAGE, unexpected: false };
   if (isDatabaseUnavailable(error)) return { status: 503, message: 'The database is unavailable; retry shortly', unexpected: false };
   const status = fastifyError?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
@@ -134,7 +136,7 @@ export function clientErrorMessage(error: FastifyError): string {
 export function sendManagementError(error: unknown, request: FastifyRequest, reply: FastifyReply) {
   const { status, message, details, unexpected } = classifyError(error);
   if (unexpected) request.log.error({ err: error }, 'request failed');
-  else if (status >= 500) request.log.warn({ err: error }, 'database unavailable');
+  else if (status >= 500) request.log.warn({ err: error }, message);
   if (status === 503 || status === 429) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   const code = CODE_BY_STATUS[status] ?? (status >= 500 ? 'InternalServerError' : 'BadRequest');
   return reply.status(status).send(details ? { code, message, details } : { code, message });

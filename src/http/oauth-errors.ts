@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { isDatabaseUnavailable } from '../db/database.js';
-import { ApiError, RETRY_AFTER_SECONDS, clientErrorMessage, instancePathToParam } from './errors.js';
+import { isDatabaseUnavailable, isPoolSaturated } from '../db/database.js';
+import { ApiError, RETRY_AFTER_SECONDS, SATURATED_MESSAGE, clientErrorMessage, instancePathToParam } from './errors.js';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 
 /** The OAuth 2.0 / OpenID4VCI error body (RFC 6749 §5.2, OID4VCI 1.0 §8.3.1.2). */
@@ -48,11 +48,12 @@ export function sendOAuthError(error: unknown, request: FastifyRequest, reply: F
     return reply.status(400).send({ error: request.routeOptions.config.oauthValidationError ?? 'invalid_request', error_description: description });
   }
   if (isDatabaseUnavailable(error)) {
-    request.log.warn({ err: error }, 'database unavailable');
+    const saturated = isPoolSaturated(error);
+    request.log.warn({ err: error }, saturated ? 'database pool saturated' : 'database unavailable');
     return reply
       .status(503)
       .header('retry-after', String(RETRY_AFTER_SECONDS))
-      .send({ error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable; retry shortly' });
+      .send({ error: 'temporarily_unavailable', error_description: saturated ? SATURATED_MESSAGE : 'The service is temporarily unavailable; retry shortly' });
   }
   const status = fastifyError?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {

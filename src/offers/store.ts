@@ -37,21 +37,12 @@ export interface NewOffer {
 }
 
 /**
- * Writes offers, their user changes and their events in ONE statement (one round trip, one commit).
- * The configurations are locked against deletion (KEY SHARE) for its duration; an offer one of whose
- * configurations has gone since it was read is not written, and gets false.
+ * Writes offers, their user changes and their events in ONE statement (one round trip, one commit),
+ * so each offer of the batch commits exactly when the statement does. The configurations are locked
+ * against deletion (KEY SHARE) for its duration; an offer one of whose configurations has gone since
+ * it was read is not written, and gets false.
  */
 async function insertOffers(pool: pg.Pool, offers: NewOffer[]): Promise<boolean[]> {
-  // A statement may change a row only once: a second offer writing the same user waits for the next.
-  const writtenUsers = new Set<string>();
-  const now: number[] = [];
-  const later: number[] = [];
-  offers.forEach((offer, index) => {
-    const writesUser = offer.user.action !== 'none';
-    (writesUser && writtenUsers.has(offer.userId) ? later : now).push(index);
-    if (writesUser) writtenUsers.add(offer.userId);
-  });
-  const batch = now.map((index) => offers[index]!);
   const { rows } = await pool.query<{ id: string }>({
     name: 'insert-offers',
     text: `
@@ -79,36 +70,37 @@ async function insertOffers(pool: pg.Pool, offers: NewOffer[]): Promise<boolean[
       SELECT offer.id, record_events(event_type, event_category, request_id, actor, 'SUCCESS', event_data)
       FROM offer JOIN accepted USING (id)`,
     values: [
-      batch.map((offer) => offer.id),
-      batch.map((offer) => offer.codeHash),
-      batch.map((offer) => offer.txCodeHash),
-      batch.map((offer) => offer.userId),
-      batch.map((offer) => `{${offer.configurationIds.join(',')}}`),
-      batch.map((offer) => JSON.stringify(offer.claims)),
-      batch.map((offer) => offer.expiresAt),
-      batch.map((offer) => offer.user.action),
-      batch.map((offer) => JSON.stringify(offer.user.claims)),
-      batch.map((offer) => offer.event.type),
-      batch.map((offer) => offer.event.category),
-      batch.map((offer) => offer.event.requestId),
-      batch.map((offer) => offer.event.actor),
-      batch.map((offer) => JSON.stringify(offer.event.data)),
+      offers.map((offer) => offer.id),
+      offers.map((offer) => offer.codeHash),
+      offers.map((offer) => offer.txCodeHash),
+      offers.map((offer) => offer.userId),
+      offers.map((offer) => `{${offer.configurationIds.join(',')}}`),
+      offers.map((offer) => JSON.stringify(offer.claims)),
+      offers.map((offer) => offer.expiresAt),
+      offers.map((offer) => offer.user.action),
+      offers.map((offer) => JSON.stringify(offer.user.claims)),
+      offers.map((offer) => offer.event.type),
+      offers.map((offer) => offer.event.category),
+      offers.map((offer) => offer.event.requestId),
+      offers.map((offer) => offer.event.actor),
+      offers.map((offer) => JSON.stringify(offer.event.data)),
     ],
   });
   const written = new Set(rows.map((row) => row.id));
-  const results: boolean[] = [];
-  now.forEach((index) => (results[index] = written.has(offers[index]!.id)));
-  if (later.length) (await insertOffers(pool, later.map((index) => offers[index]!))).forEach((result, i) => (results[later[i]!] = result));
-  return results;
+  return offers.map((offer) => written.has(offer.id));
 }
 
 const offerWriters = new WeakMap<pg.Pool, (offer: NewOffer) => Promise<boolean>>();
 
 /**
- * Writes an offer as {@link insertOffers} does; offers created at the same moment on this pool share
- * one statement and one commit (see {@link batched}), each still all-or-nothing.
+ * Writes an offer as {@link insertOffers} does. Offers created at the same moment on this pool share
+ * one statement and one commit (see {@link batched}), each still all-or-nothing, unless the offer
+ * writes an existing user's row (claims to persist): such an offer is written by a statement of its
+ * own, which locks that one user row. A shared statement would lock several in the order its plan
+ * meets them, and two such statements could deadlock on each other.
  */
 export function insertOffer(pool: pg.Pool, offer: NewOffer): Promise<boolean> {
+  if (offer.user.action === 'merge') return insertOffers(pool, [offer]).then(([written]) => written!);
   let write = offerWriters.get(pool);
   if (!write) offerWriters.set(pool, (write = batched((offers: NewOffer[]) => insertOffers(pool, offers))));
   return write(offer);
