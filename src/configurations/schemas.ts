@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { claimValueSchema, forbiddenKeyMessage, isForbiddenClaimKey } from '../claims/claim-data.js';
 
 /**
  * Claims the SD-JWT VC itself defines; a mapping may not produce them (SD-JWT VC §3.2.2: they are
@@ -10,7 +11,8 @@ const claimName = z
   .string()
   .min(1)
   .max(256)
-  .refine((name) => !RESERVED_CLAIMS.includes(name), { message: `must not be one of ${RESERVED_CLAIMS.join(', ')}` });
+  .refine((name) => !RESERVED_CLAIMS.includes(name), { message: `must not be one of ${RESERVED_CLAIMS.join(', ')}` })
+  .refine((name) => !isForbiddenClaimKey(name), { error: (issue) => forbiddenKeyMessage(String(issue.input)) });
 
 export const claimMappingSchema = z.strictObject({
   mapFrom: z
@@ -18,7 +20,7 @@ export const claimMappingSchema = z.strictObject({
     .max(512)
     .regex(/^(claims(\.[^.\s]+)+|user\.id)$/, 'must be "claims.<name>" (dots for nested values) or "user.id"'),
   required: z.boolean().default(false),
-  defaultValue: z.json().optional(),
+  defaultValue: claimValueSchema.optional(),
   selectivelyDisclosable: z.boolean().default(true),
 });
 

@@ -1,5 +1,7 @@
 import type { AppContext } from '../app.js';
+import { findForbiddenClaimKey } from '../claims/claim-data.js';
 import { resolveClaims } from '../configurations/claims.js';
+import { formatPath } from '../http/errors.js';
 import { addPeriod, type Configuration } from '../configurations/schemas.js';
 import type { EventContext, EventKind } from '../events/record.js';
 import { OAuthError, invalidToken } from '../http/oauth-errors.js';
@@ -117,6 +119,9 @@ export async function issueCredentials(
   if (missing.length) {
     throw new OAuthError('credential_request_denied', `Required claims are missing: ${missing.map((m) => m.name).join(', ')}`);
   }
+  // Refused where claim data enters; checked again here for data stored before that rule existed.
+  const forbidden = findForbiddenClaimKey(Object.fromEntries(claims.map(({ name, value }) => [name, value])));
+  if (forbidden) throw new OAuthError('credential_request_denied', `The claim data holds a reserved name at ${formatPath(forbidden)}`);
 
   const signingKey = await getSigningKey(deps);
   const issuedAt = new Date();
