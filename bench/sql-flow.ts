@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { AppContext } from '../src/app.js';
 import { authenticateApiKey } from '../src/auth/api-keys.js';
+import type { AppContext } from '../src/context.js';
+import { CREDENTIAL_EVENTS } from '../src/credentials/issue-credential.js';
 import { findAccessToken, recordIssuance } from '../src/credentials/store.js';
-import { createOffer, hashPreAuthorizedCode } from '../src/offers/create-offer.js';
-import { checkNonce, issueNonce } from '../src/oauth/nonce.js';
+import { checkNonce, issueNonce } from '../src/crypto/c-nonce.js';
+import { storedSecret } from '../src/crypto/stored-secrets.js';
 import { redeemPreAuthorizedCode } from '../src/oauth/store.js';
-import { hashAccessToken } from '../src/oauth/token.js';
+import { TOKEN_EVENTS } from '../src/oauth/token.js';
+import { createOffer } from '../src/offers/use-cases.js';
 
 /**
  * Ceiling 2: the database work of one complete flow, done straight through `pg` by calling the
@@ -15,30 +17,26 @@ import { hashAccessToken } from '../src/oauth/token.js';
 export async function sqlFlow(ctx: AppContext, input: { apiKey: string; configurationId: string; claims: Record<string, string> }): Promise<void> {
   const { pool, config, secrets } = ctx;
   // Management request: the API key (cached while valid), then the offer statement with its events.
-  const principal = await authenticateApiKey({ db: ctx.db, secrets, cache: ctx.caches.apiKeys, adminApiKeyHash: undefined }, input.apiKey);
+  const principal = await authenticateApiKey(ctx, input.apiKey, undefined);
   if (!principal) throw new Error('API key not found');
-  const offer = await createOffer(
-    ctx,
-    { credentials: [input.configurationId], claims: input.claims },
-    { type: 'OPENID_PRE_AUTHORIZED_OFFER_CREATE', category: 'OpenId', requestId: randomUUID(), actor: principal.keyId },
-  );
+  const offer = await createOffer(ctx, { requestId: randomUUID(), actor: principal.keyId }, { credentials: [input.configurationId], claims: input.claims });
   const code = JSON.parse(decodeURIComponent(offer.uri.split('credential_offer=')[1]!)).grants['urn:ietf:params:oauth:grant-type:pre-authorized_code']['pre-authorized_code'];
 
   // Token: one statement.
   const token = `bench-${randomUUID()}`;
   const redeemed = await redeemPreAuthorizedCode(pool, {
-    codeHash: hashPreAuthorizedCode(secrets, code),
+    codeHash: storedSecret.preAuthorizedCode(secrets, code),
     txCodeHash: null,
     maxAttempts: config.offers.txCodeMaxAttempts,
-    token: { id: randomUUID(), hash: hashAccessToken(secrets, token), expiresInSeconds: 300 },
-    event: { type: 'OPENID_TOKEN_CREATE', category: 'OpenId', requestId: randomUUID(), actor: null },
+    token: { id: randomUUID(), hash: storedSecret.accessToken(secrets, token), expiresInSeconds: 300 },
+    event: { kind: TOKEN_EVENTS.create, audit: { requestId: randomUUID(), actor: null } },
   });
   if (redeemed?.status !== 'redeemed') throw new Error('redemption failed');
 
   // Nonce: no statement. Credential: the grant look-up, then the issuance statement.
   const nonce = checkNonce(secrets, issueNonce(secrets, 300).nonce);
   if (!nonce.valid) throw new Error('nonce');
-  const grant = await findAccessToken(pool, hashAccessToken(secrets, token));
+  const grant = await findAccessToken(pool, storedSecret.accessToken(secrets, token));
   const configuration = grant?.configurations.find((c) => c.id === input.configurationId);
   if (!grant || !configuration) throw new Error('token or configuration not found');
   const outcome = await recordIssuance(pool, {
@@ -48,7 +46,7 @@ export async function sqlFlow(ctx: AppContext, input: { apiKey: string; configur
     configurationId: configuration.id,
     nonces: [{ hash: nonce.hash, expiresAt: nonce.expiresAt }],
     credentials: [{ id: randomUUID(), holderKeyThumbprint: 'bench', hash: 'bench', issuerKid: 'bench', expiresAt: null }],
-    event: { type: 'OPENID_CREDENTIAL_ISSUE', category: 'OpenId', requestId: randomUUID(), actor: null },
+    event: { kind: CREDENTIAL_EVENTS.issue, audit: { requestId: randomUUID(), actor: null } },
   });
   if (outcome !== 'issued') throw new Error(`issuance ${outcome}`);
 }

@@ -1,5 +1,6 @@
-import { buildApp, createAppContext } from './app.js';
+import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
+import { createAppContext } from './context.js';
 import { SecretKeys } from './crypto/secrets.js';
 import { connectDatabase } from './db/database.js';
 import { Invalidations } from './db/invalidation.js';

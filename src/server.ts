@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
-import { buildApp, createAppContext, type App } from './app.js';
+import { buildApp } from './app.js';
 import { bootstrapAdminKey } from './auth/api-keys.js';
 import { countApiKeys } from './auth/store.js';
 import { ConfigError, resolveSecret, type Config } from './config.js';
+import { createAppContext, type App, type AppContext } from './context.js';
 import { SecretKeys } from './crypto/secrets.js';
 import { connectDatabase } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
@@ -13,7 +14,8 @@ import { startSweeper } from './retention/sweeper.js';
 
 export interface RunningIssuer {
   app: App;
-  /** Where the HTTP server listens. */
+  ctx: AppContext;
+  /** Where the HTTP server listens (empty when started with `listen: false`). */
   url: string;
   /** Set when this start created the first admin key; it is shown once and never again. */
   bootstrapAdminKey?: string;
@@ -22,15 +24,23 @@ export interface RunningIssuer {
   close(): Promise<void>;
 }
 
-/** Everything `npm start` does short of signal handling: the tests and the benchmark start the issuer the same way. */
-export async function startIssuer(config: Config, logger: Logger | false): Promise<RunningIssuer> {
+/**
+ * Everything `npm start` does short of signal handling: the database (embedded or DATABASE_URL), its
+ * migrations, the first admin key, the first signing key, cache invalidation, the HTTP server and
+ * the sweeper. The tests and the benchmark start the issuer with this too; `listen: false` skips
+ * only the listening (requests are then injected).
+ */
+export async function startIssuer(config: Config, logger: Logger | false, options: { listen?: boolean } = {}): Promise<RunningIssuer> {
   const secrets = new SecretKeys(await resolveSecret(config));
   let embedded: EmbeddedDatabase | undefined;
   if (!config.databaseUrl) {
     embedded = await startEmbeddedPostgres(config.dataDir, (line) => logger && logger.warn(line));
   }
-  const database = connectDatabase(config.databaseUrl ?? embedded!.url, config.databasePoolSize);
+  const databaseUrl = config.databaseUrl ?? embedded!.url;
+  const database = connectDatabase(databaseUrl, config.databasePoolSize);
+  const invalidations = new Invalidations(databaseUrl, (line) => logger && logger.warn(line));
   const stopDatabase = async () => {
+    await invalidations.stop();
     await database.close();
     await embedded?.stop();
   };
@@ -50,11 +60,11 @@ export async function startIssuer(config: Config, logger: Logger | false): Promi
       }
     }
     await ensureActiveKey({ db: database.db, secrets, config });
-    const invalidations = new Invalidations(config.databaseUrl ?? embedded!.url, (line) => logger && logger.warn(line));
     await invalidations.start();
-    const app = await buildApp(createAppContext({ config, database, secrets, invalidations }), { logger });
-    app.addHook('onClose', () => invalidations.stop());
-    const url = await app.listen({ port: config.port, host: config.host });
+    const ctx = createAppContext({ config, database, secrets, invalidations });
+    const app = await buildApp(ctx, { logger });
+    const url = options.listen === false ? '' : await app.listen({ port: config.port, host: config.host });
+    if (options.listen === false) await app.ready();
     const stopSweeper = startSweeper(database.pool, {
       intervalSeconds: config.retention.sweepIntervalSeconds,
       retentionSeconds: config.retention.retentionSeconds,
@@ -62,6 +72,7 @@ export async function startIssuer(config: Config, logger: Logger | false): Promi
     });
     return {
       app,
+      ctx,
       url,
       bootstrapAdminKey: adminKey,
       embedded: Boolean(embedded),

@@ -2,7 +2,7 @@ import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, exportJWK, exportSPKI, importJWK, importX509, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretKeys } from '../src/crypto/secrets.js';
-import { issueNonce } from '../src/oauth/nonce.js';
+import { issueNonce } from '../src/crypto/c-nonce.js';
 import { createConfiguration, createOffer, requestToken, type TestOffer } from './support/flow.js';
 import { b64json, handmadeJws, proofHeader } from './support/hostile-proofs.js';
 import { bearer, startTestIssuer, type TestIssuer } from './support/issuer.js';

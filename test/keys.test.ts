@@ -3,7 +3,8 @@ import { SignJWT, calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHead
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 // src/keys first: it installs the Reflect metadata stand-in that @peculiar/x509 needs before it loads.
 import { generateCertificateChain } from '../src/keys/certificates.js';
-import { ensureActiveKey, getSigningKey, publishedJwks, rotateKey, type IssuerKey } from '../src/keys/issuer-keys.js';
+import { ensureActiveKey, publishedJwks, rotateKey, type IssuerKey } from '../src/keys/issuer-keys.js';
+import { loadSigningKey } from '../src/keys/signing-key.js';
 import * as x509 from '@peculiar/x509';
 import { bearer, startTestIssuer, type TestIssuer } from './support/issuer.js';
 
@@ -15,6 +16,7 @@ afterAll(() => issuer.close());
 
 const ctx = () => issuer.app.ctx;
 const admin = () => bearer(issuer.adminKey);
+const audit = { requestId: 'keys-test', actor: null };
 
 interface KeyItem {
   kid: string;
@@ -46,7 +48,7 @@ async function recordIssuance(issuerKid: string, expiresAt: Date | null) {
 }
 
 async function signAndVerify(): Promise<{ kid: string; header: ReturnType<typeof decodeProtectedHeader> }> {
-  const key = await getSigningKey(ctx());
+  const key = await loadSigningKey(ctx());
   const jwt = await new SignJWT({ iss: issuer.config.publicUrl })
     .setProtectedHeader({ alg: 'ES256', typ: 'dc+sd-jwt', kid: key.kid, x5c: [...key.x5c] })
     .setIssuedAt()
@@ -177,16 +179,29 @@ describe('signing', () => {
     expect({ x: leafJwk.x, y: leafJwk.y }).toEqual({ x: keys[0]!.x, y: keys[0]!.y });
   });
 
-  it('imports the key once and re-reads the database within 10 seconds', async () => {
-    const first = await getSigningKey(ctx());
-    expect(await getSigningKey(ctx())).toBe(first);
-    // A rotation by another instance: this one's cache is not told.
-    const { key } = await ctx().db.transaction().execute((trx) => rotateKey({ ...ctx(), db: trx }));
-    expect((await getSigningKey(ctx())).kid).toBe(first.kid);
+  it('imports the key once; a rotation on another instance reaches this one by notification', async () => {
+    const first = await loadSigningKey(ctx());
+    expect(await loadSigningKey(ctx())).toBe(first);
+    const second = await startTestIssuer({ databaseUrl: issuer.databaseUrl });
+    try {
+      const rotated = await second.app.inject({ method: 'POST', url: '/v1/issuer/keys/rotate', headers: bearer(second.adminKey) });
+      expect(rotated.statusCode).toBe(201);
+      await vi.waitFor(async () => expect((await loadSigningKey(ctx())).kid).toBe(rotated.json().kid), { timeout: 5000, interval: 20 });
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('is trusted for at most 10 seconds even when no notification arrives', async () => {
+    const first = await loadSigningKey(ctx());
+    // A rotation whose notification is lost: written straight to the table.
+    await issuer.database.pool.query("UPDATE issuer_keys SET status = 'retired' WHERE kid = $1", [first.kid]);
+    await ensureActiveKey(ctx());
+    expect((await loadSigningKey(ctx())).kid).toBe(first.kid);
     vi.useFakeTimers({ toFake: ['Date'] });
     try {
       vi.setSystemTime(Date.now() + 10_001);
-      expect((await getSigningKey(ctx())).kid).toBe(key.kid);
+      expect((await loadSigningKey(ctx())).kid).not.toBe(first.kid);
     } finally {
       vi.useRealTimers();
     }
@@ -195,7 +210,7 @@ describe('signing', () => {
 
 describe('rotation', () => {
   it('retires the old key, which stays published until the credentials it signed expire', async () => {
-    const old = await getSigningKey(ctx());
+    const old = await loadSigningKey(ctx());
     const expiresAt = new Date(Date.now() + 30 * DAY);
     await recordIssuance(old.kid, new Date(Date.now() + DAY));
     await recordIssuance(old.kid, expiresAt);
@@ -216,18 +231,18 @@ describe('rotation', () => {
     expect(keys.filter((key) => key.status === 'active')).toHaveLength(1);
 
     // This instance switches at once; the other key still verifies what it signed.
-    expect((await getSigningKey(ctx())).kid).toBe(created.kid);
+    expect((await loadSigningKey(ctx())).kid).toBe(created.kid);
     const published = (await publishedJwks(ctx())).keys.map((key) => key.kid);
     expect(published).toEqual(expect.arrayContaining([created.kid, old.kid]));
     expect((await signAndVerify()).kid).toBe(created.kid);
   });
 
   it('publishes a key for ever when a credential it signed never expires, and not at all when it signed none', async () => {
-    const neverExpiring = await getSigningKey(ctx());
+    const neverExpiring = await loadSigningKey(ctx());
     await recordIssuance(neverExpiring.kid, null);
-    await rotateKey(ctx());
-    const unused = await getSigningKey(ctx());
-    await rotateKey(ctx());
+    await rotateKey(ctx(), audit);
+    const unused = await loadSigningKey(ctx());
+    await rotateKey(ctx(), audit);
 
     const keys = await listKeys();
     expect(keys.find((key) => key.kid === neverExpiring.kid)).toMatchObject({ status: 'retired', publishUntil: null });
@@ -239,8 +254,8 @@ describe('rotation', () => {
   });
 
   it('keeps publishing a retired key that an instance used after its retirement', async () => {
-    const stale = await getSigningKey(ctx());
-    await rotateKey(ctx());
+    const stale = await loadSigningKey(ctx());
+    await rotateKey(ctx(), audit);
     expect((await publishedJwks(ctx())).keys.map((key) => key.kid)).not.toContain(stale.kid);
     // Another instance's cache still held it for a few seconds and signed with it.
     await recordIssuance(stale.kid, new Date(Date.now() + DAY));
@@ -263,7 +278,7 @@ describe('replacing the key', () => {
     expect(key).toMatchObject({ kid: expectedKid, status: 'active' });
     expect(key.certificateChain).toEqual([upload.certs.leaf, upload.certs.intermediate, upload.certs.root].map((cert) => cert.toString('pem') + '\n'));
 
-    const signing = await getSigningKey(ctx());
+    const signing = await loadSigningKey(ctx());
     expect(signing.kid).toBe(expectedKid);
     expect(signing.x5c).toEqual([base64(upload.certs.leaf), base64(upload.certs.intermediate)]);
     const { header } = await signAndVerify();
@@ -286,7 +301,7 @@ describe('replacing the key', () => {
     const chain = [upload.certs.leaf, upload.certs.intermediate].map((cert) => cert.toString('pem')).join('\n');
     const response = await issuer.app.inject({ method: 'PUT', url: '/v1/issuer/keys', headers: admin(), payload: { privateKeyPem: upload.privateKeyPem, certificateChainPem: chain } });
     expect(response.statusCode).toBe(200);
-    expect((await getSigningKey(ctx())).x5c).toEqual([base64(upload.certs.leaf), base64(upload.certs.intermediate)]);
+    expect((await loadSigningKey(ctx())).x5c).toEqual([base64(upload.certs.leaf), base64(upload.certs.intermediate)]);
   });
 
   it('rejects bad keys and chains with 400 naming the field, and keeps the active key', async () => {
@@ -361,7 +376,7 @@ describe('access and events', () => {
   });
 
   it('records rotations and replacements, successful or not', async () => {
-    const before = await getSigningKey(ctx());
+    const before = await loadSigningKey(ctx());
     const rotated = (await issuer.app.inject({ method: 'POST', url: '/v1/issuer/keys/rotate', headers: admin() })).json() as KeyItem;
     await issuer.app.inject({ method: 'PUT', url: '/v1/issuer/keys', headers: admin(), payload: { privateKeyPem: 'not a key', certificateChainPem: 'nope' } });
 

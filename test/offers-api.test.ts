@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPreAuthorizedCode } from '../src/offers/create-offer.js';
+import { storedSecret } from '../src/crypto/stored-secrets.js';
 import { startTestIssuer, type TestIssuer } from './support/issuer.js';
 import {
   EVENTS,
@@ -89,7 +89,7 @@ describe('POST /v1/openid/offers/pre-authorized: response and offer URI', () => 
     const row = await offerRow(body.id);
     expect(row).toMatchObject({ user_id: body.userId, configuration_ids: [plain, identity], status: 'pending', tx_code_hash: null, failed_attempts: 0 });
     expect(row.expires_at.toISOString()).toBe(body.expiresAt);
-    expect(row.code_hash.equals(hashPreAuthorizedCode(issuer.secrets, preAuthorizedCodeOf(body.uri)))).toBe(true);
+    expect(row.code_hash.equals(storedSecret.preAuthorizedCode(issuer.secrets, preAuthorizedCodeOf(body.uri)))).toBe(true);
   });
 
   it('mints a fresh code for every offer', async () => {

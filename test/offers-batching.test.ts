@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batched } from '../src/db/batch.js';
 import { bearer, startTestIssuer, type TestIssuer } from './support/issuer.js';
@@ -57,14 +58,23 @@ describe('batched', () => {
 describe('offers created at the same moment', () => {
   let issuer: TestIssuer;
   let api: ReturnType<typeof management>;
+  let http: Pool;
   beforeAll(async () => {
     issuer = await startTestIssuer({ listen: true });
     api = management(issuer);
+    // Connections opened beforehand, so that requests sent together arrive together, as under load.
+    http = new Pool(issuer.url, { connections: 40 });
+    await Promise.all(Array.from({ length: 40 }, () => http.request({ method: 'GET', path: '/health/live' }).then((response) => response.body.text())));
   });
-  afterAll(() => issuer.close());
+  afterAll(async () => {
+    await http.close();
+    await issuer.close();
+  });
 
-  const createOverHttp = (body: Record<string, unknown>) =>
-    fetch(issuer.url + OFFERS, { method: 'POST', headers: { ...bearer(issuer.adminKey), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const createOverHttp = async (body: Record<string, unknown>) => {
+    const response = await http.request({ method: 'POST', path: OFFERS, headers: { ...bearer(issuer.adminKey), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: response.statusCode, json: () => response.body.json() };
+  };
 
   it('share statements, and each is still complete: user, offer, both events; persisted claims of one user all merge', async () => {
     const configuration = await api.createConfiguration({ claimMappings: { name: { mapFrom: 'claims.name' } } });

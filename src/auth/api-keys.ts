@@ -1,52 +1,76 @@
 import { sql } from 'kysely';
+import type { AppContext } from '../context.js';
+import { constantTimeEqual, randomSecret } from '../crypto/secrets.js';
+import { storedSecret } from '../crypto/stored-secrets.js';
 import type { Db } from '../db/database.js';
-import type { InvalidatedCache } from '../db/invalidation.js';
-import { constantTimeEqual, randomSecret, type SecretKeys } from '../crypto/secrets.js';
 import { newRowId } from '../db/ids.js';
+import { notFound } from '../errors/domain.js';
+import { audited, type AuditContext, type EventKind } from '../events/audit.js';
 import type { Principal, Role } from './roles.js';
-import { countApiKeys, findActiveApiKey, insertApiKey } from './store.js';
+import { API_KEY_TOPIC, countApiKeys, findActiveApiKey, insertApiKey, listApiKeys as listApiKeyRows, revokeApiKey as revokeApiKeyRow, type ApiKeyRow } from './store.js';
 
-const KEY_HASH_PURPOSE = 'api-key';
 export const ENV_ADMIN_KEY_ID = 'env:ADMIN_API_KEY';
+
+export const API_KEY_EVENTS = {
+  create: { type: 'API_KEY_CREATE', category: 'ApiKey' },
+  delete: { type: 'API_KEY_DELETE', category: 'ApiKey' },
+} as const satisfies Record<string, EventKind>;
 
 /** 256-bit random API keys with a recognisable prefix (so secret scanners can find leaked ones). */
 export function generateApiKey(): string {
   return `vci_${randomSecret(32)}`;
 }
 
-export function hashApiKey(secrets: SecretKeys, key: string): Buffer {
-  return secrets.hash(KEY_HASH_PURPOSE, key);
-}
-
-/** Cache invalidation topic: a revocation clears every instance's cache of valid keys. */
-export const API_KEY_TOPIC = 'api-key';
-
+/**
+ * The principal an API key stands for, or undefined. `adminApiKeyHash` is the stored form of
+ * ADMIN_API_KEY, which is always an admin. Only valid keys are cached; an unknown key always asks
+ * the database.
+ */
 export async function authenticateApiKey(
-  deps: { db: Db; secrets: SecretKeys; cache: InvalidatedCache<Principal>; adminApiKeyHash: Buffer | undefined },
+  ctx: Pick<AppContext, 'db' | 'secrets' | 'caches'>,
   presented: string,
+  adminApiKeyHash: Buffer | undefined,
 ): Promise<Principal | undefined> {
-  const hash = hashApiKey(deps.secrets, presented);
-  if (deps.adminApiKeyHash && constantTimeEqual(hash, deps.adminApiKeyHash)) return { keyId: ENV_ADMIN_KEY_ID, role: 'admin' };
-  // Only valid keys are cached; an unknown key always asks the database.
-  return deps.cache.get(hash.toString('base64'), async () => {
-    const row = await findActiveApiKey(deps.db, hash);
+  const hash = storedSecret.apiKey(ctx.secrets, presented);
+  if (adminApiKeyHash && constantTimeEqual(hash, adminApiKeyHash)) return { keyId: ENV_ADMIN_KEY_ID, role: 'admin' };
+  return ctx.caches.apiKeys.get(hash.toString('base64'), async () => {
+    const row = await findActiveApiKey(ctx.db, hash);
     return row && { keyId: row.id, role: row.role };
   });
 }
+
+/** Creates a key; the key itself is returned here and never again. */
+export async function createApiKey(ctx: AppContext, audit: AuditContext, input: { name: string; role: Role }): Promise<{ row: ApiKeyRow; key: string }> {
+  const key = generateApiKey();
+  return audited(ctx, audit, API_KEY_EVENTS.create, async (trx) => {
+    const row = await insertApiKey(trx, { id: newRowId(), ...input, keyHash: storedSecret.apiKey(ctx.secrets, key) });
+    return { result: { row, key }, data: { apiKeyId: row.id, role: row.role } };
+  });
+}
+
+/** Revokes a key, at once on this instance and on the others as soon as the notification reaches them. */
+export async function revokeApiKey(ctx: AppContext, audit: AuditContext, id: string): Promise<void> {
+  await audited(ctx, audit, API_KEY_EVENTS.delete, async (trx) => {
+    if (!(await revokeApiKeyRow(trx, id))) throw notFound('API key');
+    return { result: undefined, data: { apiKeyId: id }, changed: [{ topic: API_KEY_TOPIC, key: '*' }] };
+  });
+}
+
+export const listApiKeys = (ctx: Pick<AppContext, 'db'>, page: { limit: number; beforeSeq?: string }) => listApiKeyRows(ctx.db, page);
 
 /**
  * On first start with no ADMIN_API_KEY and no keys at all, creates an admin key and returns it so
  * that it can be printed once. Returns undefined when nothing was created.
  */
-export async function bootstrapAdminKey(deps: { db: Db; secrets: SecretKeys }, name = 'bootstrap admin'): Promise<string | undefined> {
-  if ((await countApiKeys(deps.db)) > 0) return undefined;
+export async function bootstrapAdminKey(ctx: { db: Db; secrets: AppContext['secrets'] }, name = 'bootstrap admin'): Promise<string | undefined> {
+  if ((await countApiKeys(ctx.db)) > 0) return undefined;
   const key = generateApiKey();
   // Two instances starting at once on an empty database: the advisory lock lets only one create it.
-  const created = await deps.db.transaction().execute(async (trx) => {
+  const created = await ctx.db.transaction().execute(async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(7411902362)`.execute(trx);
     const existing = await trx.selectFrom('api_keys').select('id').limit(1).executeTakeFirst();
     if (existing) return false;
-    await insertApiKey(trx, { id: newRowId(), name, role: 'admin' satisfies Role, keyHash: hashApiKey(deps.secrets, key) });
+    await insertApiKey(trx, { id: newRowId(), name, role: 'admin' satisfies Role, keyHash: storedSecret.apiKey(ctx.secrets, key) });
     return true;
   });
   return created ? key : undefined;

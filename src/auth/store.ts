@@ -1,6 +1,9 @@
 import type { Db, Tx } from '../db/database.js';
 import type { Role } from './roles.js';
 
+/** Cache invalidation topic: a revocation clears every instance's cache of valid keys. */
+export const API_KEY_TOPIC = 'api-key';
+
 export interface ApiKeyRow {
   id: string;
   seq: string;

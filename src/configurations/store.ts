@@ -1,21 +1,23 @@
 import { sql, type Selectable } from 'kysely';
 import type { Db, Tx } from '../db/database.js';
-import type { InvalidatedCache } from '../db/invalidation.js';
 import type { Database } from '../db/schema.js';
-import type { Configuration, ConfigurationInput } from './schemas.js';
+import type { ConfigurationInput, ConfigurationRecord } from '../formats/format.js';
+
+/** Cache invalidation topic: a change of a configuration is announced with its id. */
+export const CONFIGURATION_TOPIC = 'configuration';
 
 type Row = Selectable<Database['credential_configurations']>;
 
-export function toConfiguration(row: Row): Configuration {
+export function toConfiguration(row: Row): ConfigurationRecord {
   return {
     id: row.id,
-    format: 'dc+sd-jwt',
+    format: row.format,
     type: row.type,
     name: row.name ?? undefined,
     description: row.description ?? undefined,
-    claimMappings: row.claim_mappings as Configuration['claimMappings'],
+    claimMappings: row.claim_mappings,
     expiresIn: row.expires_in ?? undefined,
-    branding: (row.branding as Configuration['branding']) ?? undefined,
+    branding: (row.branding as ConfigurationRecord['branding']) ?? undefined,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };
@@ -30,52 +32,47 @@ const columns = (input: ConfigurationInput) => ({
   branding: input.branding ? JSON.stringify(input.branding) : null,
 });
 
-export async function insertConfiguration(db: Tx, id: string, input: ConfigurationInput): Promise<Configuration> {
+export async function insertConfiguration(db: Tx, id: string, format: string, input: ConfigurationInput): Promise<ConfigurationRecord> {
   const row = await db
     .insertInto('credential_configurations')
-    .values({ id, ...columns(input), updated_at: new Date() })
+    .values({ id, format, ...columns(input), updated_at: new Date() })
     .returningAll()
     .executeTakeFirstOrThrow();
   return toConfiguration(row);
 }
 
-export async function updateConfiguration(db: Tx, id: string, input: ConfigurationInput): Promise<Configuration | undefined> {
+export async function updateConfiguration(db: Tx, id: string, format: string, input: ConfigurationInput): Promise<ConfigurationRecord | undefined> {
   const row = await db
     .updateTable('credential_configurations')
     .set({ ...columns(input), updated_at: new Date() })
     .where('id', '=', id)
+    .where('format', '=', format)
     .returningAll()
     .executeTakeFirst();
   return row && toConfiguration(row);
 }
 
-export async function getConfiguration(db: Db | Tx, id: string): Promise<Configuration | undefined> {
-  const row = await db.selectFrom('credential_configurations').selectAll().where('id', '=', id).executeTakeFirst();
+/** A configuration of any format, or of `format` only. */
+export async function findConfiguration(db: Db | Tx, id: string, format?: string): Promise<ConfigurationRecord | undefined> {
+  let query = db.selectFrom('credential_configurations').selectAll().where('id', '=', id);
+  if (format) query = query.where('format', '=', format);
+  const row = await query.executeTakeFirst();
   return row && toConfiguration(row);
 }
 
-/** Cache invalidation topic: an update or delete of a configuration is announced with its id. */
-export const CONFIGURATION_TOPIC = 'configuration';
-
-/** The configurations that exist among `ids`, through the cross-instance cache. */
-export async function getConfigurations(db: Db, cache: InvalidatedCache<Configuration>, ids: string[]): Promise<Configuration[]> {
-  const found = await Promise.all(ids.map((id) => cache.get(id, () => getConfiguration(db, id))));
-  return found.filter((configuration) => configuration !== undefined);
-}
-
-export async function listConfigurations(db: Db, page: { limit: number; beforeSeq?: string }) {
-  let query = db.selectFrom('credential_configurations').selectAll();
+export async function listConfigurations(db: Db, page: { format: string; limit: number; beforeSeq?: string }) {
+  let query = db.selectFrom('credential_configurations').selectAll().where('format', '=', page.format);
   if (page.beforeSeq) query = query.where('seq', '<', page.beforeSeq);
   return query.orderBy('seq', 'desc').limit(page.limit + 1).execute();
 }
 
-export async function listAllConfigurations(db: Db): Promise<Configuration[]> {
+export async function listAllConfigurations(db: Db): Promise<ConfigurationRecord[]> {
   return (await db.selectFrom('credential_configurations').selectAll().orderBy('seq', 'asc').execute()).map(toConfiguration);
 }
 
 /** Deletes unless a live (pending, unexpired) offer references it. */
-export async function deleteConfiguration(db: Tx, id: string): Promise<'deleted' | 'not-found' | 'in-use'> {
-  const row = await db.selectFrom('credential_configurations').select('id').where('id', '=', id).forUpdate().executeTakeFirst();
+export async function deleteConfiguration(db: Tx, id: string, format: string): Promise<'deleted' | 'not-found' | 'in-use'> {
+  const row = await db.selectFrom('credential_configurations').select('id').where('id', '=', id).where('format', '=', format).forUpdate().executeTakeFirst();
   if (!row) return 'not-found';
   const live = await db
     .selectFrom('offers')

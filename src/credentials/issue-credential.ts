@@ -1,39 +1,40 @@
-import type { AppContext } from '../app.js';
-import { findForbiddenClaimKey } from '../claims/claim-data.js';
-import { resolveClaims } from '../configurations/claims.js';
-import { formatPath } from '../http/errors.js';
-import { addPeriod, type Configuration } from '../configurations/schemas.js';
-import type { EventContext, EventKind } from '../events/record.js';
-import { OAuthError, invalidToken } from '../http/oauth-errors.js';
-import { getSigningKey } from '../keys/issuer-keys.js';
-import { checkNonce, issueNonce } from '../oauth/nonce.js';
-import { hashAccessToken } from '../oauth/token.js';
+import type { AppContext } from '../context.js';
+import { checkNonce, issueNonce } from '../crypto/c-nonce.js';
+import { storedSecret } from '../crypto/stored-secrets.js';
 import { newRowId } from '../db/ids.js';
+import { OAuthError, invalidToken } from '../errors/oauth.js';
+import type { AuditContext, EventKind } from '../events/audit.js';
+import { IssuanceDenied, type ConfigurationRecord, type CredentialFormat } from '../formats/format.js';
+import { formatForDraft13, formatOf } from '../formats/index.js';
+import { loadSigningKey } from '../keys/signing-key.js';
 import { verifyProof, type VerifiedProof } from './proof.js';
 import type { CredentialRequest } from './schemas.js';
-import { credentialHash, signSdJwtVc, type SdJwtTyp } from './sd-jwt.js';
 import { findAccessToken, recordIssuance, type AccessTokenGrant } from './store.js';
 
-type Deps = Pick<AppContext, 'config' | 'db' | 'pool' | 'secrets'>;
+export const CREDENTIAL_EVENTS = {
+  issue: { type: 'OPENID_CREDENTIAL_ISSUE', category: 'OpenId' },
+} as const satisfies Record<string, EventKind>;
 
-const SD_JWT_FORMATS = ['dc+sd-jwt', 'vc+sd-jwt'];
+type Deps = Pick<AppContext, 'config' | 'db' | 'pool' | 'secrets' | 'caches'>;
 
 /** RFC 6750: `Authorization: Bearer <token>`; anything wrong with the token is a 401. */
-export async function authenticateAccessToken(deps: Deps, authorization: string | undefined): Promise<AccessTokenGrant> {
+export async function authenticateAccessToken(deps: Pick<AppContext, 'pool' | 'secrets'>, authorization: string | undefined): Promise<AccessTokenGrant> {
   const match = /^Bearer ([\w.~+/-]{1,512}=*)$/i.exec(authorization ?? '');
   if (!match) throw invalidToken('A Bearer access token is required');
-  const grant = await findAccessToken(deps.pool, hashAccessToken(deps.secrets, match[1]!));
+  const grant = await findAccessToken(deps.pool, storedSecret.accessToken(deps.secrets, match[1]!));
   if (!grant) throw invalidToken('Unknown access token');
   if (grant.revoked) throw invalidToken('The access token has been revoked');
   if (grant.expired) throw invalidToken('The access token has expired');
   return grant;
 }
 
+/** A credential request in either dialect, in one shape: the configuration asked for and its JWT proofs. */
 interface ParsedRequest {
   dialect: '1.0' | 'draft13';
-  /** The credential's typ: the format the wallet asked for (draft 13) or the one the metadata advertises. */
-  typ: SdJwtTyp;
-  configuration: Configuration;
+  configuration: ConfigurationRecord;
+  format: CredentialFormat;
+  /** The `format` a draft-13 request named. */
+  draft13Format?: string;
   proofs: string[];
 }
 
@@ -44,7 +45,11 @@ function withFreshNonce(deps: Deps, error: OAuthError): OAuthError {
   return new OAuthError(error.error, error.description, error.statusCode, error.headers, { c_nonce: nonce, c_nonce_expires_in: expiresIn });
 }
 
-/** Works out which configuration is asked for and which proofs come with it, in either dialect. */
+/**
+ * Works out which configuration is asked for and which proofs come with it: OID4VCI 1.0
+ * (`credential_configuration_id` + `proofs`) or draft 13 (`format` + its members + one `proof`,
+ * turned into `proofs` here, so that issuance sees one shape).
+ */
 function parseRequest(deps: Deps, grant: AccessTokenGrant, body: CredentialRequest): ParsedRequest {
   if (body.credential_identifier !== undefined) {
     throw new OAuthError('unknown_credential_identifier', 'This issuer does not issue credential identifiers; use credential_configuration_id');
@@ -62,38 +67,34 @@ function parseRequest(deps: Deps, grant: AccessTokenGrant, body: CredentialReque
     if (body.proofs.jwt.length > deps.config.credentials.batchSize) {
       throw new OAuthError('invalid_credential_request', `At most ${deps.config.credentials.batchSize} proofs per request (batch_size)`);
     }
-    return { dialect: '1.0', typ: deps.config.credentials.sdJwtFormat, configuration, proofs: body.proofs.jwt };
+    return { dialect: '1.0', configuration, format: formatOf(configuration), proofs: body.proofs.jwt };
   }
   if (body.format !== undefined) {
-    // Draft 13 §7.2: format + vct, one proof.
-    if (!SD_JWT_FORMATS.includes(body.format)) throw new OAuthError('unsupported_credential_format', `Only ${SD_JWT_FORMATS.join(' and ')} are supported`);
-    const configuration = grant.configurations.find((c) => c.type === body.vct);
-    if (!configuration) throw new OAuthError('unsupported_credential_type', body.vct === undefined ? 'vct is required' : 'This vct was not offered with this access token');
+    // Draft 13 §7.2: format and the format's own members, one proof.
+    const format = formatForDraft13(body.format);
+    if (!format) throw new OAuthError('unsupported_credential_format', `This issuer does not issue the format ${body.format}`);
+    const configuration = grant.configurations.find((c) => c.format === format.id && format.namedByDraft13Request(body, c));
+    if (!configuration) throw new OAuthError('unsupported_credential_type', 'No credential of this type was offered with this access token');
     // A draft 13 wallet without a c_nonce sends no proof and gets one here.
     if (!body.proof) throw withFreshNonce(deps, new OAuthError('invalid_proof', 'proof is required: credentials are bound to a holder key'));
     if (body.proof.proof_type !== 'jwt' || typeof body.proof.jwt !== 'string') {
       throw withFreshNonce(deps, new OAuthError('invalid_proof', 'proof must be { proof_type: "jwt", jwt }'));
     }
-    return { dialect: 'draft13', typ: body.format as SdJwtTyp, configuration, proofs: [body.proof.jwt] };
+    return { dialect: 'draft13', configuration, format, draft13Format: body.format, proofs: [body.proof.jwt] };
   }
-  throw new OAuthError('invalid_credential_request', 'Either credential_configuration_id (OpenID4VCI 1.0) or format and vct (draft 13) is required');
+  throw new OAuthError('invalid_credential_request', 'Either credential_configuration_id (OpenID4VCI 1.0) or format and its type (draft 13) is required');
 }
 
 export type CredentialResponse = { credentials: { credential: string }[] } | { credential: string; c_nonce: string; c_nonce_expires_in: number };
 
 /** Credential endpoint (OID4VCI 1.0 §8, draft 13 §7): one configuration, one credential per proof. */
-export async function issueCredentials(
-  deps: Deps,
-  grant: AccessTokenGrant,
-  body: CredentialRequest,
-  event: EventKind & EventContext,
-): Promise<CredentialResponse> {
+export async function issueCredentials(deps: Deps, audit: AuditContext, grant: AccessTokenGrant, body: CredentialRequest): Promise<CredentialResponse> {
   const { config, secrets } = deps;
   const request = parseRequest(deps, grant, body);
   const draft13 = request.dialect === 'draft13';
   const proofError = (error: OAuthError) => (draft13 ? withFreshNonce(deps, error) : error);
 
-  const { configuration } = request;
+  const { configuration, format } = request;
   if (grant.issued_configuration_ids.includes(configuration.id)) {
     throw new OAuthError('credential_request_denied', 'This access token has already been used for this credential configuration');
   }
@@ -115,32 +116,19 @@ export async function issueCredentials(
     nonces.set(check.hash.toString('hex'), check);
   }
 
-  const { claims, missing } = resolveClaims(configuration.claimMappings, { claims: grant.claims, user: { id: grant.user_id } });
-  if (missing.length) {
-    throw new OAuthError('credential_request_denied', `Required claims are missing: ${missing.map((m) => m.name).join(', ')}`);
-  }
-  // Refused where claim data enters; checked again here for data stored before that rule existed.
-  const forbidden = findForbiddenClaimKey(Object.fromEntries(claims.map(({ name, value }) => [name, value])));
-  if (forbidden) throw new OAuthError('credential_request_denied', `The claim data holds a reserved name at ${formatPath(forbidden)}`);
+  const source = { claims: grant.claims, user: { id: grant.user_id } };
+  const missing = format.missingClaims(configuration, source);
+  if (missing.length) throw new OAuthError('credential_request_denied', `Required claims are missing: ${missing.map((m) => m.name).join(', ')}`);
 
-  const signingKey = await getSigningKey(deps);
-  const issuedAt = new Date();
-  const expiresAt = configuration.expiresIn ? addPeriod(issuedAt, configuration.expiresIn) : null;
-  const credentials = await Promise.all(
-    proofs.map(async (proof) => {
-      const credential = await signSdJwtVc({
-        typ: request.typ,
-        signingKey,
-        iss: config.publicUrl,
-        vct: configuration.type,
-        iat: Math.floor(issuedAt.getTime() / 1000),
-        exp: expiresAt ? Math.floor(expiresAt.getTime() / 1000) : undefined,
-        holderJwk: proof.jwk,
-        claims,
-      });
-      return { credential, id: newRowId(), holderKeyThumbprint: proof.thumbprint, hash: credentialHash(credential), issuerKid: signingKey.kid, expiresAt };
-    }),
-  );
+  let issued;
+  try {
+    issued = await format.issue(
+      { config, db: deps.db, secrets, signingKey: () => loadSigningKey(deps) },
+      { configuration, source, holders: proofs, issuedAt: new Date(), draft13Format: request.draft13Format },
+    );
+  } catch (error) {
+    throw error instanceof IssuanceDenied ? new OAuthError('credential_request_denied', error.message) : error;
+  }
 
   const outcome = await recordIssuance(deps.pool, {
     accessTokenId: grant.id,
@@ -148,15 +136,21 @@ export async function issueCredentials(
     userId: grant.user_id,
     configurationId: configuration.id,
     nonces: [...nonces.values()],
-    credentials,
-    event,
+    credentials: issued.map((credential) => ({
+      id: newRowId(),
+      holderKeyThumbprint: credential.holderKeyThumbprint,
+      hash: storedSecret.issuedCredential(credential.credential),
+      issuerKid: credential.issuerKid,
+      expiresAt: credential.expiresAt,
+    })),
+    event: { kind: CREDENTIAL_EVENTS.issue, audit },
   });
   if (outcome === 'nonce-used') throw proofError(new OAuthError('invalid_nonce', 'c_nonce has already been used'));
   if (outcome === 'denied') throw new OAuthError('credential_request_denied', 'This access token has already been used for this credential configuration, or is no longer valid');
 
   if (draft13) {
     const { nonce } = issueNonce(secrets, config.oauth.cNonceExpiresInSeconds);
-    return { credential: credentials[0]!.credential, c_nonce: nonce, c_nonce_expires_in: config.oauth.cNonceExpiresInSeconds };
+    return { credential: issued[0]!.credential, c_nonce: nonce, c_nonce_expires_in: config.oauth.cNonceExpiresInSeconds };
   }
-  return { credentials: credentials.map(({ credential }) => ({ credential })) };
+  return { credentials: issued.map(({ credential }) => ({ credential })) };
 }

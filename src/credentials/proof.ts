@@ -1,9 +1,7 @@
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
-import { OAuthError } from '../http/oauth-errors.js';
-
-export const PROOF_TYP = 'openid4vci-proof+jwt';
-export const PROOF_SIGNING_ALGS = ['ES256'] as const;
+import { OAuthError } from '../errors/oauth.js';
+import { PROOF_SIGNING_ALGS, PROOF_TYP } from '../protocol.js';
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 const MAX_PROOF_LENGTH = 8192;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;

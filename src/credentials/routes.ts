@@ -1,38 +1,36 @@
-import type { App } from '../app.js';
-import { eventContext, eventKindOf } from '../events/record.js';
-import { oauthErrorSchema } from '../http/oauth-errors.js';
-import { authenticateAccessToken, issueCredentials } from './issue-credential.js';
+import type { App } from '../context.js';
+import { oauthErrorSchema } from '../errors/render.js';
+import { WALLET_PATHS } from '../protocol.js';
+import { CREDENTIAL_EVENTS, authenticateAccessToken, issueCredentials } from './issue-credential.js';
 import { credentialErrorSchema, credentialRequestSchema, credentialResponseSchema } from './schemas.js';
+import type { AccessTokenGrant } from './store.js';
 
-export const CREDENTIAL_PATH = '/v1/openid/credential';
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The credential endpoint: what the access token grants. */
+    accessGrant?: AccessTokenGrant;
+  }
+}
 
+/** The credential endpoint; registered inside the wallet-facing scope, under PUBLIC_URL's path. */
 export async function credentialRoutes(app: App) {
   app.post(
-    CREDENTIAL_PATH,
+    WALLET_PATHS.credential,
     {
-      config: { event: { type: 'OPENID_CREDENTIAL_ISSUE', category: 'OpenId' }, oauthValidationError: 'invalid_credential_request' },
+      config: { event: CREDENTIAL_EVENTS.issue, oauthValidationError: 'invalid_credential_request' },
       // The token is checked before the body, so a bad token is a 401 whatever the body holds.
       onRequest: async (request) => {
         request.accessGrant = await authenticateAccessToken(app.ctx, request.headers.authorization);
       },
       schema: {
         tags: ['OpenID4VCI'],
-        summary: 'Credential endpoint: a key-bound SD-JWT VC per proof (OpenID4VCI 1.0 and draft 13 requests)',
+        summary: 'Credential endpoint: a key-bound credential per proof (OpenID4VCI 1.0 and draft 13 requests)',
         security: [{ accessToken: [] }],
         body: credentialRequestSchema,
         // Not the plain OAuth error schema for 400: serialising through it would strip draft 13's c_nonce.
         response: { 200: credentialResponseSchema, 400: credentialErrorSchema, 401: oauthErrorSchema },
       },
     },
-    async (request, reply) => {
-      const response = await issueCredentials(app.ctx, request.accessGrant!, request.body, { ...eventKindOf(request), ...eventContext(request) });
-      return reply.header('cache-control', 'no-store').send(response);
-    },
+    async (request, reply) => reply.header('cache-control', 'no-store').send(await issueCredentials(app.ctx, request.audit, request.accessGrant!, request.body)),
   );
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    accessGrant?: import('./store.js').AccessTokenGrant;
-  }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { oauthErrorSchema } from '../http/oauth-errors.js';
+import { oauthErrorSchema } from '../errors/render.js';
 
 /**
  * One schema for both dialects, checked field by field in issueCredentials so that each problem gets

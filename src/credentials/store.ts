@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import type { Configuration } from '../configurations/schemas.js';
 import { toConfiguration } from '../configurations/store.js';
-import type { EventContext, EventKind } from '../events/record.js';
+import type { AuditContext, EventKind } from '../events/audit.js';
+import type { ConfigurationRecord } from '../formats/format.js';
 
 export interface AccessTokenGrant {
   id: string;
@@ -12,7 +12,7 @@ export interface AccessTokenGrant {
   /** The claims snapshot of the offer. */
   claims: Record<string, unknown>;
   /** The offered configurations that still exist. */
-  configurations: Configuration[];
+  configurations: ConfigurationRecord[];
   expired: boolean;
   revoked: boolean;
 }
@@ -49,7 +49,7 @@ export interface Issuance {
   configurationId: string;
   nonces: { hash: Buffer; expiresAt: Date }[];
   credentials: { id: string; holderKeyThumbprint: string; hash: string; issuerKid: string; expiresAt: Date | null }[];
-  event: EventKind & EventContext;
+  event: { kind: EventKind; audit: AuditContext };
 }
 
 export type IssuanceOutcome = 'issued' | 'nonce-used' | 'denied';
@@ -92,7 +92,7 @@ export async function recordIssuance(pool: pg.Pool, issuance: Issuance): Promise
         issuance.credentials.map((c) => c.hash),
         issuance.credentials.map((c) => c.issuerKid),
         issuance.credentials.map((c) => c.expiresAt),
-        issuance.event.requestId,
+        issuance.event.audit.requestId,
         JSON.stringify({
           offerId: issuance.offerId,
           userId: issuance.userId,
@@ -101,8 +101,8 @@ export async function recordIssuance(pool: pg.Pool, issuance: Issuance): Promise
           credentialIds: issuance.credentials.map((c) => c.id),
           holderKeyThumbprints: issuance.credentials.map((c) => c.holderKeyThumbprint),
         }),
-        issuance.event.type,
-        issuance.event.category,
+        issuance.event.kind.type,
+        issuance.event.kind.category,
       ],
     });
     return rows[0]!.issued === 2 ? 'issued' : 'denied';

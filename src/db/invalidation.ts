@@ -4,11 +4,17 @@ import type { Db, Tx } from './database.js';
 
 const CHANNEL = 'vci_invalidate';
 
+/** A change to rows that some instance may hold a copy of: `key` of `topic` (`*`: all of them). */
+export interface Change {
+  topic: string;
+  key: string;
+}
+
 /**
- * Cross-instance cache invalidation over PostgreSQL LISTEN/NOTIFY. A change publishes
- * `<topic>:<key>` inside its own transaction, so every instance hears it when (and only if) the
- * change commits. While the listening connection is down, caches must not be trusted: `live` is
- * false, and on reconnecting every cache is cleared, since notifications may have been missed.
+ * Cross-instance cache invalidation over PostgreSQL LISTEN/NOTIFY. A change is announced inside its
+ * own transaction, so every instance hears it when (and only if) the change commits. While the
+ * listening connection is down, caches must not be trusted: `live` is false, and on reconnecting
+ * every cache is cleared, since notifications may have been missed.
  */
 export class Invalidations {
   #client: pg.Client | undefined;
@@ -27,12 +33,22 @@ export class Invalidations {
     return this.#live;
   }
 
-  /** Calls `handler(key)` for each `<topic>:<key>` notification, and `reset()` whenever notifications may have been missed. */
+  /** Calls `handler(key)` for each change of `topic`, and `reset()` whenever changes may have been missed. */
   subscribe(topic: string, handler: (key: string) => void, reset: () => void) {
     let set = this.#handlers.get(topic);
     if (!set) this.#handlers.set(topic, (set = new Set()));
     set.add(handler);
     this.#resets.add(reset);
+  }
+
+  /** Announces a change to every instance; delivered when the caller's transaction commits. */
+  async announce(db: Db | Tx, change: Change): Promise<void> {
+    await sql`SELECT pg_notify(${CHANNEL}, ${`${change.topic}:${change.key}`})`.execute(db);
+  }
+
+  /** Applies a committed change to this instance's caches at once, before its notification comes back. */
+  applyLocally(change: Change): void {
+    for (const handler of this.#handlers.get(change.topic) ?? []) handler(change.key);
   }
 
   async start(): Promise<void> {
@@ -50,7 +66,7 @@ export class Invalidations {
     client.on('notification', ({ payload }) => {
       const separator = payload?.indexOf(':') ?? -1;
       if (!payload || separator < 0) return;
-      for (const handler of this.#handlers.get(payload.slice(0, separator)) ?? []) handler(payload.slice(separator + 1));
+      this.applyLocally({ topic: payload.slice(0, separator), key: payload.slice(separator + 1) });
     });
     try {
       await client.connect();
@@ -76,11 +92,6 @@ export class Invalidations {
   }
 }
 
-/** Announces a change to every instance; delivered when the caller's transaction commits. */
-export async function publishInvalidation(db: Db | Tx, topic: string, key: string): Promise<void> {
-  await sql`SELECT pg_notify(${CHANNEL}, ${`${topic}:${key}`})`.execute(db);
-}
-
 /**
  * A read-through cache of database rows that is trusted only while invalidations are live, and for at
  * most `ttlMs` even then. It holds copies of database state, never state of its own.
@@ -102,15 +113,8 @@ export class InvalidatedCache<V> {
     this.maxEntries = options.maxEntries ?? 10_000;
     invalidations.subscribe(
       topic,
-      (key) => {
-        this.#generation++;
-        if (key === '*' || options.wholeTopic) this.#entries.clear();
-        else this.#entries.delete(key);
-      },
-      () => {
-        this.#generation++;
-        this.#entries.clear();
-      },
+      (key) => this.#drop(options.wholeTopic ? '*' : key),
+      () => this.#drop('*'),
     );
   }
 
@@ -128,8 +132,7 @@ export class InvalidatedCache<V> {
     return value;
   }
 
-  /** Drops a key (`*`: all) on this instance at once; other instances hear the notification. */
-  delete(key: string) {
+  #drop(key: string) {
     this.#generation++;
     if (key === '*') this.#entries.clear();
     else this.#entries.delete(key);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AUDITORS } from '../auth/roles.js';
-import type { App } from '../app.js';
+import type { App } from '../context.js';
 import { decodeCursor, pageQuerySchema, pageSchema, toPage } from '../http/pagination.js';
 import { listEvents } from './store.js';
 

@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
-import type { App } from '../app.js';
+import type { App } from '../context.js';
 import { latestMigrationVersion } from '../db/migrate.js';
-import { ApiError, managementErrorSchema } from '../http/errors.js';
+import { HttpError } from '../errors/http.js';
+import { managementErrorSchema } from '../errors/render.js';
 
 export async function healthRoutes(app: App) {
   const expectedVersion = await latestMigrationVersion();
@@ -28,9 +29,9 @@ export async function healthRoutes(app: App) {
         const { rows } = await sql<{ version: number | null }>`SELECT max(version) AS version FROM schema_migrations`.execute(app.ctx.db);
         applied = rows[0]?.version ?? 0;
       } catch {
-        throw new ApiError(503, 'The database is unreachable');
+        throw new HttpError(503, 'The database is unreachable');
       }
-      if (applied < expectedVersion) throw new ApiError(503, `Database migrations are pending (at ${applied}, need ${expectedVersion})`);
+      if (applied < expectedVersion) throw new HttpError(503, `Database migrations are pending (at ${applied}, need ${expectedVersion})`);
       return { status: 'ready' as const };
     },
   );

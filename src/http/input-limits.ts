@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiError, formatPath } from './errors.js';
+import { formatPath } from '../errors/domain.js';
+import { HttpError } from '../errors/http.js';
 
 /** Deepest JSON nesting a request body may have; deeper bodies are refused before they are parsed. */
 export const MAX_JSON_DEPTH = 32;
@@ -38,7 +39,7 @@ export function useDepthLimitedJsonParser(app: FastifyInstance) {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (jsonDeeperThan(body as string, MAX_JSON_DEPTH)) {
-      done(new ApiError(400, `Request body is nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      done(new HttpError(400, `Request body is nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
       return;
     }
     parse(request, body as string, done);
@@ -86,7 +87,7 @@ export async function refuseUnstorableText(request: FastifyRequest) {
     const found = findUnstorableText(request[property]);
     if (found) {
       const param = formatPath(found);
-      throw new ApiError(400, 'Validation Error', [{ location, param, msg: 'must not contain U+0000 or unpaired surrogate characters' }]);
+      throw new HttpError(400, 'Validation Error', [{ location, param, msg: 'must not contain U+0000 or unpaired surrogate characters' }]);
     }
   }
 }

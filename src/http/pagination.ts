@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { badRequest } from './errors.js';
+import { HttpError } from '../errors/http.js';
 
 /** `limit` and `cursor` for every list (MATTR VII convention). */
 export const pageQuerySchema = z.object({
@@ -11,12 +11,13 @@ export const pageSchema = <T extends z.ZodType>(item: T) => z.object({ data: z.a
 
 /**
  * Cursors are opaque to clients; inside they are the `seq` (identity column) of the last row
- * returned, so pages are stable keyset scans over an index, newest first.
+ * returned, so pages are stable keyset scans over an index, newest first. A cursor that is not one
+ * is a 400 at `location` (the query string, or the body of a search).
  */
-export function decodeCursor(cursor: string | undefined): string | undefined {
+export function decodeCursor(cursor: string | undefined, location: 'query' | 'body' = 'query'): string | undefined {
   if (cursor === undefined) return undefined;
   const seq = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^s\d{1,19}$/.test(seq)) throw badRequest('Validation Error', [{ location: 'query', param: 'cursor', msg: 'Invalid cursor' }]);
+  if (!/^s\d{1,19}$/.test(seq)) throw new HttpError(400, 'Validation Error', [{ location, param: 'cursor', msg: 'Invalid cursor' }]);
   return seq.slice(1);
 }
 

@@ -1,9 +1,11 @@
 import { createPrivateKey, createPublicKey, webcrypto, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint } from 'jose';
-import type { AppContext } from '../app.js';
+import type { Config } from '../config.js';
+import type { AppContext } from '../context.js';
 import type { SecretKeys } from '../crypto/secrets.js';
 import type { Db, Tx } from '../db/database.js';
-import { badRequest, conflict } from '../http/errors.js';
+import { conflict, invalidInput } from '../errors/domain.js';
+import { audited, type AuditContext, type EventKind } from '../events/audit.js';
 import {
   EC_P256,
   allowsDigitalSignature,
@@ -16,6 +18,7 @@ import {
   withoutTrustAnchor,
 } from './certificates.js';
 import {
+  ISSUER_KEY_TOPIC,
   findActiveKey,
   insertActiveKey,
   keyExists,
@@ -30,12 +33,12 @@ import {
 
 export type { PublicJwk } from './store.js';
 
-export type KeyDeps = Pick<AppContext, 'db' | 'secrets' | 'config'>;
-/**
- * For the writes: `db` may be a transaction the caller commits (such as `evented()`'s); the caller
- * then calls `clearSigningKeyCache()` once it has committed.
- */
-export type KeyWriteDeps = Omit<KeyDeps, 'db'> & { db: Db | Tx };
+export const ISSUER_KEY_EVENTS = {
+  replace: { type: 'ISSUER_KEY_REPLACE', category: 'IssuerKey' },
+  rotate: { type: 'ISSUER_KEY_ROTATE', category: 'IssuerKey' },
+} as const satisfies Record<string, EventKind>;
+
+type KeyDeps = { db: Db; secrets: SecretKeys; config: Config };
 
 export interface IssuerKey {
   kid: string;
@@ -47,14 +50,6 @@ export interface IssuerKey {
   retiredAt: Date | null;
   /** Retired keys: published in the JWKS until then; null is for ever. */
   publishUntil: Date | null;
-}
-
-export interface SigningKey {
-  kid: string;
-  privateKey: KeyObject;
-  publicJwk: PublicJwk;
-  /** For the JOSE `x5c` header: the chain without its trust anchor. */
-  x5c: readonly string[];
 }
 
 export type PublishedJwk = PublicJwk & { kid: string; alg: 'ES256'; use: 'sig'; x5c: string[] };
@@ -112,49 +107,6 @@ export async function ensureActiveKey(deps: KeyDeps): Promise<IssuerKey> {
   });
 }
 
-/**
- * Each instance caches the active key for 10 s so as not to read, decrypt and import it for every
- * credential. After a rotation other instances sign with the retired key for up to that long; it is
- * still published, so those credentials verify. Keyed by the database handle, as one process may
- * run issuers on several databases (the tests do).
- */
-const SIGNING_KEY_TTL_MS = 10_000;
-let signingKeys = new WeakMap<object, { expiresAt: number; key: Promise<SigningKey> }>();
-
-export function clearSigningKeyCache(): void {
-  signingKeys = new WeakMap();
-}
-
-/** The active key, ready to sign ES256 JWTs. Creates the first key if there is none yet. */
-export function getSigningKey(deps: KeyDeps): Promise<SigningKey> {
-  const now = Date.now();
-  const cached = signingKeys.get(deps.db);
-  if (cached && cached.expiresAt > now) return cached.key;
-  const entry = { expiresAt: now + SIGNING_KEY_TTL_MS, key: loadSigningKey(deps) };
-  const cache = signingKeys;
-  cache.set(deps.db, entry);
-  entry.key.catch(() => {
-    if (cache.get(deps.db) === entry) cache.delete(deps.db);
-  });
-  return entry.key;
-}
-
-async function loadSigningKey(deps: KeyDeps): Promise<SigningKey> {
-  let row = await findActiveKey(deps.db);
-  if (!row) {
-    await ensureActiveKey(deps);
-    row = await findActiveKey(deps.db);
-    if (!row) throw new Error('No active issuer key');
-  }
-  const privateKey = createPrivateKey({ key: deps.secrets.decrypt(row.private_key), format: 'der', type: 'pkcs8' });
-  return Object.freeze({
-    kid: row.kid,
-    privateKey,
-    publicJwk: Object.freeze({ ...row.public_jwk }),
-    x5c: Object.freeze(await withoutTrustAnchor(row.certificate_chain)),
-  });
-}
-
 /** The JWKS for SD-JWT VC issuer metadata: the active key and the retired keys still needed to verify. */
 export async function publishedJwks(deps: Pick<KeyDeps, 'db'>): Promise<{ keys: PublishedJwk[] }> {
   const rows = await listPublishedKeys(deps.db);
@@ -172,24 +124,24 @@ export async function listIssuerKeys(deps: Pick<KeyDeps, 'db'>): Promise<IssuerK
   return (await listKeys(deps.db)).map(toIssuerKey);
 }
 
-/** Retires the active key and makes `key` the active one, in one transaction. */
-async function activate(db: Db | Tx, key: NewIssuerKey): Promise<KeyReplacement> {
-  const swap = async (trx: Tx): Promise<KeyReplacement> => {
+/**
+ * Retires the active key and makes `key` the active one, in one transaction with its events; every
+ * instance drops its copy of the signing key when it commits.
+ */
+async function activate(ctx: AppContext, audit: AuditContext, kind: EventKind, key: NewIssuerKey): Promise<KeyReplacement> {
+  return audited(ctx, audit, kind, async (trx: Tx) => {
     await lockIssuerKeys(trx);
     if (await keyExists(trx, key.kid)) throw conflict(`This key is already an issuer key (kid ${key.kid}); upload a new key`);
     const retired = await retireActiveKey(trx);
     const active = await insertActiveKey(trx, key);
-    return { key: toIssuerKey(active), retired: retired && toIssuerKey(retired) };
-  };
-  if (db.isTransaction) return swap(db as Tx);
-  const result = await db.transaction().execute(swap);
-  clearSigningKeyCache();
-  return result;
+    const replacement = { key: toIssuerKey(active), retired: retired && toIssuerKey(retired) };
+    return { result: replacement, data: { kid: replacement.key.kid, retiredKid: replacement.retired?.kid ?? null }, changed: [{ topic: ISSUER_KEY_TOPIC, key: '*' }] };
+  });
 }
 
 /** Replaces the active key with a new generated key and certificate chain. */
-export async function rotateKey(deps: KeyWriteDeps): Promise<KeyReplacement> {
-  return activate(deps.db, await generateKey(deps));
+export async function rotateKey(ctx: AppContext, audit: AuditContext): Promise<KeyReplacement> {
+  return activate(ctx, audit, ISSUER_KEY_EVENTS.rotate, await generateKey(ctx));
 }
 
 export interface UploadedKey {
@@ -200,13 +152,13 @@ export interface UploadedKey {
 }
 
 /** Replaces the active key with an uploaded key and certificate chain. Invalid input is a 400 naming the field. */
-export async function replaceKey(deps: KeyWriteDeps, upload: UploadedKey): Promise<KeyReplacement> {
+export async function replaceKey(ctx: AppContext, audit: AuditContext, upload: UploadedKey): Promise<KeyReplacement> {
   const privateKey = readPrivateKey(upload.privateKeyPem);
   const chain = await readCertificateChain(upload.certificateChainPem, privateKey);
-  return activate(deps.db, await sealKey(deps.secrets, privateKey, chain));
+  return activate(ctx, audit, ISSUER_KEY_EVENTS.replace, await sealKey(ctx.secrets, privateKey, chain));
 }
 
-const invalid = (param: keyof UploadedKey, msg: string) => badRequest('Validation Error', [{ location: 'body', param, msg }]);
+const invalid = (field: keyof UploadedKey, message: string) => invalidInput([{ field, message }]);
 
 function readPrivateKey(pem: string): KeyObject {
   const blocks = readPemBlocks(pem);

@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import type { App } from '../app.js';
 import { ADMIN } from '../auth/roles.js';
-import { evented } from '../events/record.js';
-import { managementErrorSchema } from '../http/errors.js';
+import type { App } from '../context.js';
+import { managementErrorSchema } from '../errors/render.js';
 import { toPem } from './certificates.js';
-import { clearSigningKeyCache, listIssuerKeys, replaceKey, rotateKey, type IssuerKey, type KeyReplacement } from './issuer-keys.js';
+import { ISSUER_KEY_EVENTS, listIssuerKeys, replaceKey, rotateKey, type IssuerKey } from './issuer-keys.js';
 
 const issuerKeySchema = z
   .object({
@@ -28,8 +27,6 @@ const toItem = (key: IssuerKey) => ({
   publishUntil: key.publishUntil?.toISOString() ?? null,
 });
 
-const eventData = ({ key, retired }: KeyReplacement) => ({ kid: key.kid, retiredKid: retired?.kid ?? null });
-const category = 'IssuerKey';
 const tags = ['Issuer keys'];
 
 export async function keyRoutes(app: App) {
@@ -49,7 +46,7 @@ export async function keyRoutes(app: App) {
   app.put(
     '/v1/issuer/keys',
     {
-      config: { roles: ADMIN, event: { type: 'ISSUER_KEY_REPLACE', category } },
+      config: { roles: ADMIN, event: ISSUER_KEY_EVENTS.replace },
       schema: {
         tags,
         summary: 'Replace the signing key with an uploaded key and certificate chain',
@@ -61,20 +58,13 @@ export async function keyRoutes(app: App) {
         response: { 200: issuerKeySchema, 409: managementErrorSchema },
       },
     },
-    async (request) => {
-      const replaced = await evented(app.ctx.db, request, async (trx) => {
-        const replaced = await replaceKey({ ...app.ctx, db: trx }, request.body);
-        return { result: replaced, data: eventData(replaced) };
-      });
-      clearSigningKeyCache();
-      return toItem(replaced.key);
-    },
+    async (request) => toItem((await replaceKey(app.ctx, request.audit, request.body)).key),
   );
 
   app.post(
     '/v1/issuer/keys/rotate',
     {
-      config: { roles: ADMIN, event: { type: 'ISSUER_KEY_ROTATE', category } },
+      config: { roles: ADMIN, event: ISSUER_KEY_EVENTS.rotate },
       schema: {
         tags,
         summary: 'Replace the signing key with a newly generated key and certificate chain',
@@ -82,13 +72,6 @@ export async function keyRoutes(app: App) {
         response: { 201: issuerKeySchema },
       },
     },
-    async (request, reply) => {
-      const rotated = await evented(app.ctx.db, request, async (trx) => {
-        const rotated = await rotateKey({ ...app.ctx, db: trx });
-        return { result: rotated, data: eventData(rotated) };
-      });
-      clearSigningKeyCache();
-      return reply.status(201).send(toItem(rotated.key));
-    },
+    async (request, reply) => reply.status(201).send(toItem((await rotateKey(app.ctx, request.audit)).key)),
   );
 }

@@ -1,6 +1,9 @@
 import { sql } from 'kysely';
 import type { Db, Tx } from '../db/database.js';
 
+/** Cache invalidation topic: a rotation or an upload announces a new active key. */
+export const ISSUER_KEY_TOPIC = 'issuer-key';
+
 export type PublicJwk = { kty: 'EC'; crv: 'P-256'; x: string; y: string };
 
 export interface IssuerKeyRow {

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import type { App } from '../app.js';
 import { listAllConfigurations } from '../configurations/store.js';
+import type { App } from '../context.js';
 import { publishedJwks } from '../keys/issuer-keys.js';
+import { WELL_KNOWN } from '../protocol.js';
 import { authorizationServerMetadata, credentialIssuerMetadata } from './documents.js';
 
 /**
@@ -20,19 +21,19 @@ export async function metadataRoutes(app: App) {
   const { config } = app.ctx;
   const cacheable = { 'cache-control': 'public, max-age=60' };
 
-  for (const url of wellKnownPaths(config.publicUrl, 'openid-credential-issuer')) {
+  for (const url of wellKnownPaths(config.publicUrl, WELL_KNOWN.credentialIssuer)) {
     app.get(url, { schema: { tags, summary: 'Credential Issuer metadata (OpenID4VCI 1.0 §12.2)', response: { 200: document } } }, async (_request, reply) =>
       reply
         .headers(cacheable)
         .send((await app.ctx.caches.issuerMetadata.get('document', async () => credentialIssuerMetadata(config, await listAllConfigurations(app.ctx.db))))!),
     );
   }
-  for (const url of wellKnownPaths(config.publicUrl, 'oauth-authorization-server')) {
+  for (const url of wellKnownPaths(config.publicUrl, WELL_KNOWN.authorizationServer)) {
     app.get(url, { schema: { tags, summary: 'OAuth 2.0 Authorization Server metadata (RFC 8414)', response: { 200: document } } }, async (_request, reply) =>
       reply.headers(cacheable).send(authorizationServerMetadata(config)),
     );
   }
-  for (const url of wellKnownPaths(config.publicUrl, 'jwt-vc-issuer')) {
+  for (const url of wellKnownPaths(config.publicUrl, WELL_KNOWN.jwtVcIssuer)) {
     app.get(url, { schema: { tags, summary: 'SD-JWT VC issuer metadata: the keys credentials are signed with', response: { 200: document } } }, async (_request, reply) =>
       reply.headers(cacheable).send({ issuer: config.publicUrl, jwks: await publishedJwks(app.ctx) }),
     );

@@ -1,12 +1,10 @@
 import { z } from 'zod';
-import type { App } from '../app.js';
-import { eventContext, eventKindOf } from '../events/record.js';
-import { OAuthError, oauthErrorSchema } from '../http/oauth-errors.js';
-import { issueNonce } from './nonce.js';
-import { exchangePreAuthorizedCode } from './token.js';
-
-export const TOKEN_PATH = '/v1/oauth/token';
-export const NONCE_PATH = '/v1/openid/nonce';
+import type { App } from '../context.js';
+import { issueNonce } from '../crypto/c-nonce.js';
+import { OAuthError } from '../errors/oauth.js';
+import { oauthErrorSchema } from '../errors/render.js';
+import { WALLET_PATHS } from '../protocol.js';
+import { TOKEN_EVENTS, exchangePreAuthorizedCode } from './token.js';
 
 // Unknown parameters are ignored (RFC 6749 §3.2); a repeated one arrives as an array and fails here.
 const tokenRequestSchema = z
@@ -30,14 +28,14 @@ const tokenResponseSchema = z
 
 const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
-/** Wallet-facing OAuth routes; registered inside the OAuth error scope, under PUBLIC_URL's path. */
+/** The token and nonce endpoints; registered inside the wallet-facing scope, under PUBLIC_URL's path. */
 export async function oauthRoutes(app: App) {
   const perMinute = app.ctx.config.oauth.rateLimitPerMinute;
   const rateLimit = perMinute > 0 ? { max: perMinute, timeWindow: 60_000 } : false;
   app.post(
-    TOKEN_PATH,
+    WALLET_PATHS.token,
     {
-      config: { event: { type: 'OPENID_TOKEN_CREATE', category: 'OpenId' }, oauthValidationError: 'invalid_request', rateLimit },
+      config: { event: TOKEN_EVENTS.create, oauthValidationError: 'invalid_request', rateLimit },
       schema: {
         tags: ['OpenID4VCI'],
         summary: 'Token endpoint: redeem a pre-authorized code (and transaction code) for an access token',
@@ -52,14 +50,11 @@ export async function oauthRoutes(app: App) {
         }
       },
     },
-    async (request, reply) => {
-      const response = await exchangePreAuthorizedCode(app.ctx, request.body, { ...eventKindOf(request), ...eventContext(request) });
-      return reply.headers(noStore).send(response);
-    },
+    async (request, reply) => reply.headers(noStore).send(await exchangePreAuthorizedCode(app.ctx, request.audit, request.body)),
   );
 
   app.post(
-    NONCE_PATH,
+    WALLET_PATHS.nonce,
     {
       config: { rateLimit },
       schema: {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { EventContext, EventKind } from '../events/record.js';
+import type { AuditContext, EventKind } from '../events/audit.js';
 
 export interface RedemptionAttempt {
   codeHash: Buffer;
@@ -7,7 +7,7 @@ export interface RedemptionAttempt {
   txCodeHash: Buffer | null;
   maxAttempts: number;
   token: { id: string; hash: Buffer; expiresInSeconds: number };
-  event: EventKind & EventContext;
+  event: { kind: EventKind; audit: AuditContext };
 }
 
 export interface RedemptionRow {
@@ -60,9 +60,9 @@ export async function redeemPreAuthorizedCode(pool: pg.Pool, attempt: Redemption
       attempt.token.id,
       attempt.token.hash,
       attempt.token.expiresInSeconds,
-      attempt.event.requestId,
-      attempt.event.type,
-      attempt.event.category,
+      attempt.event.audit.requestId,
+      attempt.event.kind.type,
+      attempt.event.kind.category,
     ],
   });
   return rows[0];

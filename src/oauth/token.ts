@@ -1,14 +1,17 @@
-import type pg from 'pg';
-import type { Config } from '../config.js';
-import { randomSecret, type SecretKeys } from '../crypto/secrets.js';
-import type { EventContext, EventKind } from '../events/record.js';
-import { OAuthError } from '../http/oauth-errors.js';
-import { PRE_AUTHORIZED_GRANT, hashPreAuthorizedCode, hashTransactionCode } from '../offers/create-offer.js';
+import type { AppContext } from '../context.js';
+import { issueNonce } from '../crypto/c-nonce.js';
+import { randomSecret } from '../crypto/secrets.js';
+import { storedSecret } from '../crypto/stored-secrets.js';
 import { newRowId } from '../db/ids.js';
-import { issueNonce } from './nonce.js';
+import { failureRecorded } from '../errors/domain.js';
+import { OAuthError } from '../errors/oauth.js';
+import type { AuditContext, EventKind } from '../events/audit.js';
+import { PRE_AUTHORIZED_GRANT } from '../protocol.js';
 import { findOfferByCode, redeemPreAuthorizedCode, revokeTokensOfOffer } from './store.js';
 
-export const hashAccessToken = (secrets: SecretKeys, token: string) => secrets.hash('access-token', token);
+export const TOKEN_EVENTS = {
+  create: { type: 'OPENID_TOKEN_CREATE', category: 'OpenId' },
+} as const satisfies Record<string, EventKind>;
 
 export interface TokenRequest {
   grant_type: string;
@@ -26,32 +29,22 @@ export interface TokenResponse {
   c_nonce_expires_in: number;
 }
 
-/** An OAuthError whose FAIL event the redemption statement has already written. */
-class RecordedOAuthError extends OAuthError {
-  readonly eventRecorded = true;
-}
-
 /** Token endpoint, pre-authorized code grant (OID4VCI 1.0 §6). */
-export async function exchangePreAuthorizedCode(
-  deps: { pool: pg.Pool; secrets: SecretKeys; config: Config },
-  request: TokenRequest,
-  event: EventKind & EventContext,
-): Promise<TokenResponse> {
+export async function exchangePreAuthorizedCode(ctx: Pick<AppContext, 'pool' | 'secrets' | 'config'>, audit: AuditContext, request: TokenRequest): Promise<TokenResponse> {
   if (request.grant_type !== PRE_AUTHORIZED_GRANT) throw new OAuthError('unsupported_grant_type', `grant_type must be ${PRE_AUTHORIZED_GRANT}`);
   const code = request['pre-authorized_code'];
   if (!code) throw new OAuthError('invalid_request', 'pre-authorized_code is required');
   const txCode = request.tx_code ?? request.user_pin;
 
-  const { secrets, config } = deps;
-  const codeHash = hashPreAuthorizedCode(secrets, code);
+  const { secrets, config } = ctx;
+  const codeHash = storedSecret.preAuthorizedCode(secrets, code);
   const accessToken = randomSecret(32);
-  const tokenId = newRowId();
-  const redeemed = await redeemPreAuthorizedCode(deps.pool, {
+  const redeemed = await redeemPreAuthorizedCode(ctx.pool, {
     codeHash,
-    txCodeHash: txCode === undefined ? null : hashTransactionCode(secrets, code, txCode),
+    txCodeHash: txCode === undefined ? null : storedSecret.transactionCode(secrets, code, txCode),
     maxAttempts: config.offers.txCodeMaxAttempts,
-    token: { id: tokenId, hash: hashAccessToken(secrets, accessToken), expiresInSeconds: config.oauth.accessTokenExpiresInSeconds },
-    event,
+    token: { id: newRowId(), hash: storedSecret.accessToken(secrets, accessToken), expiresInSeconds: config.oauth.accessTokenExpiresInSeconds },
+    event: { kind: TOKEN_EVENTS.create, audit },
   });
 
   if (redeemed?.status === 'redeemed') {
@@ -66,17 +59,17 @@ export async function exchangePreAuthorizedCode(
     };
   }
   if (redeemed) {
-    throw new RecordedOAuthError(
-      'invalid_grant',
-      redeemed.status === 'locked' ? 'Wrong transaction code; too many attempts, the offer is now locked' : 'Wrong transaction code',
+    // The redemption statement counted the attempt and recorded its FAIL event.
+    throw failureRecorded(
+      new OAuthError('invalid_grant', redeemed.status === 'locked' ? 'Wrong transaction code; too many attempts, the offer is now locked' : 'Wrong transaction code'),
     );
   }
 
-  const offer = await findOfferByCode(deps.pool, codeHash);
+  const offer = await findOfferByCode(ctx.pool, codeHash);
   if (!offer) throw new OAuthError('invalid_grant', 'Unknown pre-authorized code');
   switch (offer.status) {
     case 'redeemed': {
-      await revokeTokensOfOffer(deps.pool, offer.id);
+      await revokeTokensOfOffer(ctx.pool, offer.id);
       throw new OAuthError('invalid_grant', 'The pre-authorized code has already been used');
     }
     case 'revoked':

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { claimsSchema } from '../users/schemas.js';
+import { claimsSchema } from '../claims/claim-data.js';
 
 export const OFFER_STATUSES = ['pending', 'redeemed', 'expired', 'revoked', 'locked'] as const;
 export type OfferStatus = (typeof OFFER_STATUSES)[number];

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { batched } from '../db/batch.js';
 import type { Db, Tx } from '../db/database.js';
 import type { Database } from '../db/schema.js';
+import type { AuditContext, EventData, EventKind } from '../events/audit.js';
 import type { Offer, OfferStatus } from './schemas.js';
 
 type Row = Pick<Selectable<Database['offers']>, 'id' | 'user_id' | 'configuration_ids' | 'status' | 'expires_at' | 'created_at' | 'redeemed_at'>;
@@ -33,7 +34,7 @@ export interface NewOffer {
   expiresAt: Date;
   /** Create the user, add persisted claims to an existing one, or leave the user alone. */
   user: { action: 'insert' | 'merge' | 'none'; claims: Record<string, unknown> };
-  event: { type: string; category: string; requestId: string; actor: string | null; data: Record<string, unknown> };
+  event: { kind: EventKind; audit: AuditContext; data: EventData };
 }
 
 /**
@@ -79,10 +80,10 @@ async function insertOffers(pool: pg.Pool, offers: NewOffer[]): Promise<boolean[
       offers.map((offer) => offer.expiresAt),
       offers.map((offer) => offer.user.action),
       offers.map((offer) => JSON.stringify(offer.user.claims)),
-      offers.map((offer) => offer.event.type),
-      offers.map((offer) => offer.event.category),
-      offers.map((offer) => offer.event.requestId),
-      offers.map((offer) => offer.event.actor),
+      offers.map((offer) => offer.event.kind.type),
+      offers.map((offer) => offer.event.kind.category),
+      offers.map((offer) => offer.event.audit.requestId),
+      offers.map((offer) => offer.event.audit.actor),
       offers.map((offer) => JSON.stringify(offer.event.data)),
     ],
   });
@@ -90,7 +91,7 @@ async function insertOffers(pool: pg.Pool, offers: NewOffer[]): Promise<boolean[
   return offers.map((offer) => written.has(offer.id));
 }
 
-const offerWriters = new WeakMap<pg.Pool, (offer: NewOffer) => Promise<boolean>>();
+export type OfferWriter = (offer: NewOffer) => Promise<boolean>;
 
 /**
  * Writes an offer as {@link insertOffers} does. Offers created at the same moment on this pool share
@@ -99,11 +100,9 @@ const offerWriters = new WeakMap<pg.Pool, (offer: NewOffer) => Promise<boolean>>
  * own, which locks that one user row. A shared statement would lock several in the order its plan
  * meets them, and two such statements could deadlock on each other.
  */
-export function insertOffer(pool: pg.Pool, offer: NewOffer): Promise<boolean> {
-  if (offer.user.action === 'merge') return insertOffers(pool, [offer]).then(([written]) => written!);
-  let write = offerWriters.get(pool);
-  if (!write) offerWriters.set(pool, (write = batched((offers: NewOffer[]) => insertOffers(pool, offers))));
-  return write(offer);
+export function createOfferWriter(pool: pg.Pool): OfferWriter {
+  const writeShared = batched((offers: NewOffer[]) => insertOffers(pool, offers));
+  return async (offer) => (offer.user.action === 'merge' ? (await insertOffers(pool, [offer]))[0]! : writeShared(offer));
 }
 
 export async function getOffer(db: Db, id: string): Promise<Offer | undefined> {

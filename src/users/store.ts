@@ -1,5 +1,6 @@
 import type { Db, Tx } from '../db/database.js';
-import type { Claims, User } from './schemas.js';
+import type { Claims } from '../claims/claim-data.js';
+import type { User } from './schemas.js';
 
 const toUser = (row: { id: string; claims: Record<string, unknown> }): User => ({ id: row.id, claims: row.claims as Claims });
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashAccessToken } from '../../src/oauth/token.js';
+import { storedSecret } from '../../src/crypto/stored-secrets.js';
 import { SecretKeys } from '../../src/crypto/secrets.js';
 import { PROCESS_SECRET, spawnIssuer, type IssuerProcess } from '../support/issuer-process.js';
 import { FlowClient, Journal, type AckedOffer, createConfiguration, expectUnavailable, runLoad, send, sha256, sleep, violatedInvariants, type Outcome, type Target } from '../support/load.js';
@@ -133,7 +133,7 @@ describe('PostgreSQL restarts under load', () => {
     expect(offers.length).toBe(journal.offers.length);
     expect(journal.offers.length).toBeGreaterThan(20);
     const { rows: tokens } = await postgres.pool.query<{ offer_id: string }>('SELECT offer_id FROM access_tokens WHERE token_hash = ANY ($1::bytea[])', [
-      journal.tokens.map((t) => hashAccessToken(secrets, t.token)),
+      journal.tokens.map((t) => storedSecret.accessToken(secrets, t.token)),
     ]);
     expect(tokens.length).toBe(journal.tokens.length);
     const { rows: issued } = await postgres.pool.query('SELECT id FROM credential_issuances WHERE credential_hash = ANY ($1::text[])', [

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretKeys } from '../../src/crypto/secrets.js';
-import { hashAccessToken } from '../../src/oauth/token.js';
+import { storedSecret } from '../../src/crypto/stored-secrets.js';
 import { PROCESS_SECRET, spawnIssuer, type IssuerProcess } from '../support/issuer-process.js';
 import { FlowClient, Journal, createConfiguration, runLoad, sha256, sleep, violatedInvariants, type Target } from '../support/load.js';
 import { startOwnPostgres, type OwnPostgres } from '../support/own-postgres.js';
@@ -65,7 +65,7 @@ describe('the issuer is SIGKILLed under load and restarted on the same database'
     const { rows: offers } = await postgres.pool.query('SELECT id FROM offers WHERE id = ANY ($1::uuid[])', [journal.offers.map((o) => o.id)]);
     expect(offers).toHaveLength(journal.offers.length);
     const { rows: tokens } = await postgres.pool.query<{ offer_id: string }>('SELECT offer_id FROM access_tokens WHERE token_hash = ANY ($1::bytea[])', [
-      journal.tokens.map((t) => hashAccessToken(secrets, t.token)),
+      journal.tokens.map((t) => storedSecret.accessToken(secrets, t.token)),
     ]);
     expect(tokens.map((t) => t.offer_id).sort()).toEqual(journal.tokens.map((t) => t.offerId).sort());
     const { rows: issued } = await postgres.pool.query<{ credential_hash: string }>('SELECT credential_hash FROM credential_issuances WHERE credential_hash = ANY ($1::text[])', [

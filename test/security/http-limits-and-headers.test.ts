@@ -49,6 +49,18 @@ describe('security headers', () => {
     }
   });
 
+  it('HSTS only when the issuer is served over https', async () => {
+    expect((await issuer.app.inject({ url: '/health/live' })).headers['strict-transport-security']).toBeUndefined();
+    const https = await startTestIssuer({ publicUrl: 'https://issuer.example.com' });
+    try {
+      for (const url of ['/health/live', '/nowhere', '/v1/users/%E0%A4%A']) {
+        expect((await https.app.inject({ url })).headers['strict-transport-security'], url).toMatch(/^max-age=31536000/);
+      }
+    } finally {
+      await https.close();
+    }
+  });
+
   it('bytes that are not HTTP get a 400 in the management shape, with the headers, on a real socket', async () => {
     const { port } = new URL(issuer.url);
     const raw = await new Promise<string>((resolve, reject) => {

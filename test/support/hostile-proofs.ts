@@ -1,7 +1,7 @@
 import { createHmac, webcrypto } from 'node:crypto';
 import { exportJWK, exportSPKI, importJWK, type JWK } from 'jose';
 import { SecretKeys } from '../../src/crypto/secrets.js';
-import { issueNonce } from '../../src/oauth/nonce.js';
+import { issueNonce } from '../../src/crypto/c-nonce.js';
 import { proofJwt, type HolderKey } from './wallet.js';
 
 // Key proofs that must be refused, made by hand so that any header, payload or signature is possible.

@@ -1,16 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pg from 'pg';
-import pino from 'pino';
 import { inject } from 'vitest';
-import { LOG_REDACT_PATHS, buildApp, createAppContext, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { SecretKeys } from '../../src/crypto/secrets.js';
-import { connectDatabase, type DatabaseHandle } from '../../src/db/database.js';
-import { freePort } from '../../src/db/embedded.js';
-import { Invalidations } from '../../src/db/invalidation.js';
-import { ensureActiveKey } from '../../src/keys/issuer-keys.js';
-import { withDatabase } from '../../src/db/database.js';
+import type { App, AppContext } from '../../src/context.js';
+import type { SecretKeys } from '../../src/crypto/secrets.js';
+import { withDatabase, type Db } from '../../src/db/database.js';
+import { createLogger } from '../../src/logger.js';
+import { freePort } from '../../src/net.js';
+import { startIssuer } from '../../src/server.js';
 
 /** A fresh database cloned from the migrated template. */
 export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
@@ -46,8 +44,9 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
 
 export interface TestIssuer {
   app: App;
+  ctx: AppContext;
   config: Config;
-  database: DatabaseHandle;
+  database: { pool: pg.Pool; db: Db };
   databaseUrl: string;
   adminKey: string;
   secrets: SecretKeys;
@@ -61,9 +60,9 @@ export interface TestIssuer {
 export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 
 /**
- * The issuer as `npm start` builds it, on a database of its own (or a shared one, to run several
- * instances). `listen: true` serves real HTTP on 127.0.0.1; otherwise `app.inject` still runs the
- * whole Fastify stack (parsing, hooks, validation, serialisation).
+ * The issuer as `npm start` starts it (`startIssuer`), on a database of its own (or a shared one, to
+ * run several instances). `listen: true` serves real HTTP on 127.0.0.1; otherwise `app.inject` still
+ * runs the whole Fastify stack (parsing, hooks, validation, serialisation).
  */
 export async function startTestIssuer(
   options: { env?: Record<string, string>; listen?: boolean; databaseUrl?: string; publicUrl?: string; logLevel?: string } = {},
@@ -78,39 +77,33 @@ export async function startTestIssuer(
       done();
     },
   });
-  const logger = pino({ level: options.logLevel ?? 'info', redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } }, sink);
   const port = options.listen ? await freePort() : 0;
   const config = loadConfig({
     NODE_ENV: 'test',
     DATABASE_URL: databaseUrl,
     ADMIN_API_KEY: adminKey,
     SECRET: TEST_SECRET,
+    HOST: '127.0.0.1',
     PORT: String(port),
     PUBLIC_URL: options.publicUrl ?? (options.listen ? `http://127.0.0.1:${port}` : 'https://issuer.example.com'),
     DATABASE_POOL_SIZE: '5',
+    LOG_LEVEL: (options.logLevel ?? 'info') as never,
     ...options.env,
   });
-  const database = connectDatabase(databaseUrl, config.databasePoolSize);
-  const secrets = new SecretKeys(TEST_SECRET);
-  await ensureActiveKey({ db: database.db, secrets, config });
-  const invalidations = new Invalidations(databaseUrl);
-  await invalidations.start();
-  const app = await buildApp(createAppContext({ config, database, secrets, invalidations }), { logger });
-  app.addHook('onClose', () => invalidations.stop());
-  const url = options.listen ? await app.listen({ port, host: '127.0.0.1' }) : '';
-  if (!options.listen) await app.ready();
+  const logger = createLogger(config, sink);
+  const issuer = await startIssuer(config, logger, { listen: Boolean(options.listen) });
   return {
-    app,
+    app: issuer.app,
+    ctx: issuer.ctx,
     config,
-    database,
+    database: { pool: issuer.ctx.pool, db: issuer.ctx.db },
     databaseUrl,
     adminKey,
-    secrets,
+    secrets: issuer.ctx.secrets,
     logs,
-    url,
+    url: issuer.url,
     async close() {
-      await app.close();
-      await database.close();
+      await issuer.close();
       await own?.drop();
     },
   };

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { constantTimeEqual, randomSecret, type SecretKeys } from '../crypto/secrets.js';
+import { constantTimeEqual, randomSecret, type SecretKeys } from './secrets.js';
+import { storedSecret } from './stored-secrets.js';
 
 /**
  * c_nonces carry their own expiry under a MAC (OID4VCI 1.0 §13.8): issuing one costs no database
@@ -26,5 +26,5 @@ export function checkNonce(secrets: SecretKeys, nonce: unknown, now = Date.now()
   }
   const expiresAt = new Date(Number(parts[0]) * 1000);
   if (expiresAt.getTime() <= now) return { valid: false, reason: 'c_nonce has expired' };
-  return { valid: true, expiresAt, hash: createHash('sha256').update(nonce).digest() };
+  return { valid: true, expiresAt, hash: storedSecret.usedNonce(nonce) };
 }

@@ -1,25 +1,22 @@
 import { randomInt } from 'node:crypto';
-import { resolveClaims } from '../configurations/claims.js';
-import { getConfigurations } from '../configurations/store.js';
-import { randomSecret, type SecretKeys } from '../crypto/secrets.js';
-import type { AppContext } from '../app.js';
-import type { EventContext, EventKind } from '../events/record.js';
-import { badRequest, conflict, type ErrorDetail } from '../http/errors.js';
-import type { Claims } from '../users/schemas.js';
-import { getUser } from '../users/store.js';
+import type { Claims } from '../claims/claim-data.js';
+import { getCachedConfigurations } from '../configurations/use-cases.js';
+import type { AppContext } from '../context.js';
+import { randomSecret } from '../crypto/secrets.js';
+import { storedSecret } from '../crypto/stored-secrets.js';
 import { newRowId } from '../db/ids.js';
-import type { CreateOfferInput } from './schemas.js';
-import { insertOffer } from './store.js';
+import { conflict, invalidInput, notFound } from '../errors/domain.js';
+import { audited, type AuditContext, type EventKind } from '../events/audit.js';
+import { formatOf } from '../formats/index.js';
+import { PRE_AUTHORIZED_GRANT } from '../protocol.js';
+import { getUser } from '../users/store.js';
+import type { CreateOfferInput, Offer, OfferStatus } from './schemas.js';
+import { getOffer as findOffer, listOffers as listRows, revokeOffer as revokeRow } from './store.js';
 
-export const PRE_AUTHORIZED_GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
-
-/**
- * Keyed hashes. The transaction code is bound to its pre-authorized code, so equal codes of two offers
- * hash differently, and the token endpoint can compute both hashes before touching the database.
- */
-export const hashPreAuthorizedCode = (secrets: SecretKeys, code: string) => secrets.hash('pre-authorized-code', code);
-export const hashTransactionCode = (secrets: SecretKeys, preAuthorizedCode: string, txCode: string) =>
-  secrets.hash('tx-code', `${preAuthorizedCode}:${txCode}`);
+export const OFFER_EVENTS = {
+  create: { type: 'OPENID_PRE_AUTHORIZED_OFFER_CREATE', category: 'OpenId' },
+  delete: { type: 'OPENID_PRE_AUTHORIZED_OFFER_DELETE', category: 'OpenId' },
+} as const satisfies Record<string, EventKind>;
 
 const TEXT_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'; // no 0/O, 1/I: codes are typed by people
 
@@ -48,62 +45,50 @@ export interface CreatedOffer {
  * configuration is unknown or a required claim cannot be resolved, then writes the offer, the user
  * changes and the events in one statement. Only keyed hashes of the code and transaction code are stored.
  */
-export async function createOffer(
-  deps: Pick<AppContext, 'db' | 'pool' | 'config' | 'secrets' | 'caches'>,
-  input: CreateOfferInput,
-  event: EventKind & EventContext,
-): Promise<CreatedOffer> {
-  const { config, secrets } = deps;
+export async function createOffer(ctx: AppContext, audit: AuditContext, input: CreateOfferInput): Promise<CreatedOffer> {
+  const { config, secrets } = ctx;
   const expiresInSeconds = input.expiresIn ? (input.expiresIn.minutes ?? 0) * 60 + (input.expiresIn.seconds ?? 0) : config.offers.defaultExpiresInSeconds;
   if (expiresInSeconds > config.offers.maxExpiresInSeconds) {
-    throw badRequest('Validation Error', [{ location: 'body', param: 'expiresIn', msg: `must be at most ${config.offers.maxExpiresInSeconds} seconds` }]);
+    throw invalidInput([{ field: 'expiresIn', message: `must be at most ${config.offers.maxExpiresInSeconds} seconds` }]);
   }
 
   const [configurations, existingUser] = await Promise.all([
-    getConfigurations(deps.db, deps.caches.configurations, input.credentials),
-    input.userId ? getUser(deps.db, input.userId) : undefined,
+    getCachedConfigurations(ctx, input.credentials),
+    input.userId ? getUser(ctx.db, input.userId) : undefined,
   ]);
   const unknown = input.credentials.flatMap((id, index) => (configurations.some((c) => c.id === id) ? [] : [{ id, index }]));
-  if (unknown.length) {
-    throw badRequest(
-      'Validation Error',
-      unknown.map(({ id, index }) => ({ location: 'body', param: `credentials[${index}]`, msg: `unknown credential configuration ${id}` })),
-    );
-  }
-  if (input.userId && !existingUser) {
-    throw badRequest('Validation Error', [{ location: 'body', param: 'userId', msg: `user ${input.userId} does not exist` }]);
-  }
+  if (unknown.length) throw invalidInput(unknown.map(({ id, index }) => ({ field: `credentials[${index}]`, message: `unknown credential configuration ${id}` })));
+  if (input.userId && !existingUser) throw invalidInput([{ field: 'userId', message: `user ${input.userId} does not exist` }]);
 
   const offerClaims: Claims = input.claims ?? {};
   const persisted: Claims = Object.fromEntries((input.claimsToPersist ?? []).map((name) => [name, offerClaims[name]!]));
   const userId = existingUser?.id ?? newRowId();
   // Fail here, not later in the wallet: every required claim must resolve now.
   const claims = { ...existingUser?.claims, ...offerClaims };
-  const missing: ErrorDetail[] = configurations.flatMap((configuration) =>
-    resolveClaims(configuration.claimMappings, { claims, user: { id: userId } }).missing.map(({ name, mapFrom }) => ({
-      location: 'body' as const,
-      param: mapFrom,
-      msg: `required by credential configuration ${configuration.id} for claim "${name}"`,
-    })),
+  const missing = configurations.flatMap((configuration) =>
+    formatOf(configuration)
+      .missingClaims(configuration, { claims, user: { id: userId } })
+      .map(({ name, mapFrom }) => ({ field: mapFrom, message: `required by credential configuration ${configuration.id} for claim "${name}"` })),
   );
-  if (missing.length) throw badRequest('Required claims are missing', missing);
+  if (missing.length) throw invalidInput(missing, 'Required claims are missing');
 
   const id = newRowId();
   const code = randomSecret(32);
   const txConfig = input.transactionCodeConfiguration;
   const transactionCode = txConfig && generateTransactionCode(txConfig.length, txConfig.inputMode);
   const expiresAt = new Date(Date.now() + expiresInSeconds * 1000);
-  const written = await insertOffer(deps.pool, {
+  const written = await ctx.writeOffer({
     id,
-    codeHash: hashPreAuthorizedCode(secrets, code),
-    txCodeHash: transactionCode ? hashTransactionCode(secrets, code, transactionCode) : null,
+    codeHash: storedSecret.preAuthorizedCode(secrets, code),
+    txCodeHash: transactionCode ? storedSecret.transactionCode(secrets, code, transactionCode) : null,
     userId,
     configurationIds: input.credentials,
     claims,
     expiresAt,
     user: { action: existingUser ? (input.claimsToPersist?.length ? 'merge' : 'none') : 'insert', claims: persisted },
     event: {
-      ...event,
+      kind: OFFER_EVENTS.create,
+      audit,
       data: {
         offerId: id,
         userId,
@@ -135,3 +120,18 @@ export async function createOffer(
     ...(transactionCode !== undefined && { transactionCode: txConfig!.inputMode === 'numeric' ? Number(transactionCode) : transactionCode }),
   };
 }
+
+/** Revokes a pending or locked offer and any access token its redemption issued. */
+export async function revokeOffer(ctx: AppContext, audit: AuditContext, id: string): Promise<void> {
+  await audited(ctx, audit, OFFER_EVENTS.delete, async (trx) => {
+    if (!(await revokeRow(trx, id))) throw notFound('Offer');
+    return { result: undefined, data: { offerId: id } };
+  });
+}
+
+export async function getOffer(ctx: Pick<AppContext, 'db'>, id: string): Promise<Offer> {
+  return (await findOffer(ctx.db, id)) ?? Promise.reject(notFound('Offer'));
+}
+
+export const listOffers = (ctx: Pick<AppContext, 'db'>, filter: { limit: number; beforeSeq?: string; status?: OfferStatus; userId?: string }) =>
+  listRows(ctx.db, filter);

@@ -1,0 +1,156 @@
+import type { KeyObject } from 'node:crypto';
+import type { JWK } from 'jose';
+import { z } from 'zod';
+import type { ClaimSource } from '../claims/claim-source.js';
+import type { Config } from '../config.js';
+import type { SecretKeys } from '../crypto/secrets.js';
+import type { Db } from '../db/database.js';
+
+/**
+ * A credential format (SD-JWT VC, mso_mdoc, …) is a module implementing this interface, registered
+ * in `formats/index.ts`. Everything the rest of the service does with credentials goes through it:
+ * the management API of its configurations, its metadata entry, how a draft-13 request names it,
+ * which claims an offer must supply, and how a credential is built and signed.
+ */
+export interface CredentialFormat {
+  /** Stored in `credential_configurations.format`. */
+  readonly id: string;
+  /** For people: "SD-JWT VC". */
+  readonly title: string;
+  /** Its configurations are managed at `/v2/credentials/<managementPath>/configurations` (MATTR VII style). */
+  readonly managementPath: string;
+  /** The configuration request body (POST and PUT). */
+  readonly configurationInput: z.ZodType<ConfigurationInput>;
+  /** The configuration as the management API answers it. */
+  readonly configurationOutput: z.ZodType;
+  /** The `format` values a draft-13 credential request may name it by (draft 13 §7.2). */
+  readonly draft13Formats: readonly string[];
+
+  /** Whether a draft-13 request (`format` plus the format's own members) asks for `configuration`. */
+  namedByDraft13Request(request: Record<string, unknown>, configuration: ConfigurationRecord): boolean;
+  /** The required claims that `source` cannot supply: an offer refuses them, the credential endpoint denies. */
+  missingClaims(configuration: ConfigurationRecord, source: ClaimSource): MissingClaim[];
+  /** Its entry in `credential_configurations_supported` (OID4VCI 1.0 §12.2.4, with draft 13's members). */
+  metadataEntry(configuration: ConfigurationRecord, config: Config): Record<string, unknown>;
+  /** One credential per holder key, signed, from the claims `source` supplies. */
+  issue(deps: IssuanceDeps, request: IssueRequest): Promise<IssuedCredential[]>;
+}
+
+/** What a format may use to issue: settings, the database and secret (for keys of its own), and the issuer's signing key. */
+export interface IssuanceDeps {
+  config: Config;
+  db: Db;
+  secrets: SecretKeys;
+  /** The active issuer key (JOSE), from the cache. */
+  signingKey(): Promise<SigningMaterial>;
+}
+
+/** A holder key from a verified key proof: a credential is bound to it. */
+export interface HolderKey {
+  jwk: JWK;
+  /** RFC 7638 thumbprint. */
+  thumbprint: string;
+}
+
+export interface IssueRequest {
+  configuration: ConfigurationRecord;
+  source: ClaimSource;
+  holders: HolderKey[];
+  issuedAt: Date;
+  /** The `format` a draft-13 request named, when it did. */
+  draft13Format?: string;
+}
+
+/** The claim data cannot make this credential (a value of the wrong type, a reserved name): the wallet's request is denied. */
+export class IssuanceDenied extends Error {}
+
+export interface IssuedCredential {
+  credential: string;
+  holderKeyThumbprint: string;
+  /** The key that signed it, so that a retired key stays published until its last credential expires. */
+  issuerKid: string;
+  expiresAt: Date | null;
+}
+
+export interface MissingClaim {
+  /** The claim as the configuration names it. */
+  name: string;
+  mapFrom: string;
+}
+
+export interface SigningMaterial {
+  kid: string;
+  privateKey: KeyObject;
+  x5c: readonly string[];
+}
+
+// --- Configuration building blocks every format shares (MATTR VII shapes) ---
+
+const count = z.number().int().min(0).max(100_000);
+export const validityPeriodSchema = z
+  .strictObject({ years: count, months: count, weeks: count, days: count, hours: count, minutes: count, seconds: count })
+  .partial()
+  .refine((period) => Object.values(period).some((value) => value > 0), { message: 'must be a positive period' })
+  .meta({ id: 'ValidityPeriod' });
+export type ValidityPeriod = z.infer<typeof validityPeriodSchema>;
+
+/** Adds a validity period to a date, calendar-aware for years and months (UTC). */
+export function addPeriod(from: Date, period: ValidityPeriod): Date {
+  const date = new Date(from);
+  date.setUTCFullYear(date.getUTCFullYear() + (period.years ?? 0), date.getUTCMonth() + (period.months ?? 0));
+  const seconds = (((period.weeks ?? 0) * 7 + (period.days ?? 0)) * 24 + (period.hours ?? 0)) * 3600 + (period.minutes ?? 0) * 60 + (period.seconds ?? 0);
+  return new Date(date.getTime() + seconds * 1000);
+}
+
+const color = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a hex colour like #1A2B3C');
+export const brandingSchema = z
+  .strictObject({
+    name: z.string().min(1).max(200).optional(),
+    description: z.string().max(1000).optional(),
+    backgroundColor: color.optional(),
+    textColor: color.optional(),
+    logo: z
+      .strictObject({
+        // Wallets fetch or render this URI: no javascript:, file: or other schemes (OID4VCI display: https or data).
+        uri: z.url({ protocol: /^(https?|data)$/, error: 'must be an https:, http: or data: URI' }).max(2048),
+        altText: z.string().max(500).optional(),
+      })
+      .optional(),
+  })
+  .meta({ id: 'Branding' });
+export type Branding = z.infer<typeof brandingSchema>;
+
+/** What every configuration request carries; `claimMappings` is the format's own shape. */
+export interface ConfigurationInput {
+  type: string;
+  name?: string;
+  description?: string;
+  claimMappings: Record<string, unknown>;
+  expiresIn?: ValidityPeriod;
+  branding?: Branding;
+}
+
+/** A credential configuration as stored, whatever its format. */
+export interface ConfigurationRecord extends ConfigurationInput {
+  id: string;
+  format: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const LOCALE = 'en';
+
+/** The configuration's `display` in metadata (OID4VCI 1.0 Appendix B.2). */
+export function displayOf(configuration: ConfigurationRecord) {
+  const branding = configuration.branding;
+  const display: Record<string, unknown> = { name: branding?.name ?? configuration.name ?? configuration.type, locale: LOCALE };
+  const description = branding?.description ?? configuration.description;
+  if (description) display.description = description;
+  if (branding?.backgroundColor) display.background_color = branding.backgroundColor;
+  if (branding?.textColor) display.text_color = branding.textColor;
+  if (branding?.logo) display.logo = { uri: branding.logo.uri, ...(branding.logo.altText && { alt_text: branding.logo.altText }) };
+  return [display];
+}
+
+/** A claim's `display` in metadata: its name, for now in one locale. */
+export const claimDisplay = (name: string) => [{ name, locale: LOCALE }];

@@ -1,0 +1,45 @@
+import fastifyHelmet from '@fastify/helmet';
+import fp from 'fastify-plugin';
+import helmet from 'helmet';
+import type { Config } from '../config.js';
+import type { App } from '../context.js';
+
+/**
+ * The API answers JSON, never pages: no content may be framed, sniffed or sent a referrer. HSTS only
+ * when the issuer is served over https (a browser would otherwise pin http://localhost to https).
+ * The documentation UI at /docs loads scripts and styles of its own, so no Content-Security-Policy.
+ */
+function helmetOptions(config: Pick<Config, 'publicUrl'>) {
+  return {
+    contentSecurityPolicy: false,
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    strictTransportSecurity: new URL(config.publicUrl).protocol === 'https:' ? { maxAge: 31_536_000, includeSubDomains: true } : (false as const),
+  } as const;
+}
+
+/**
+ * The same headers as a plain list, for the responses written before any hook runs (a URL Fastify
+ * cannot route, bytes that are not HTTP): what helmet sets, recorded once.
+ */
+export function securityHeaderValues(config: Pick<Config, 'publicUrl'>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const recorder = {
+    setHeader: (name: string, value: string) => (headers[name.toLowerCase()] = String(value)),
+    removeHeader: (name: string) => delete headers[name.toLowerCase()],
+  };
+  helmet(helmetOptions(config))({} as never, recorder as never, () => {});
+  return headers;
+}
+
+/** Security headers on every response (@fastify/helmet); no response is cached unless its route says so. */
+export const securityHeaders = fp(
+  async (app: App) => {
+    await app.register(fastifyHelmet, { global: true, ...helmetOptions(app.ctx.config) });
+    app.addHook('onSend', async (_request, reply, payload) => {
+      if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+      return payload;
+    });
+  },
+  { name: 'security-headers' },
+);

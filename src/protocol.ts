@@ -1,0 +1,55 @@
+/**
+ * The protocol vocabulary in one place: what wallets and verifiers see on the wire (OpenID4VCI 1.0
+ * and draft 13, RFC 6749/6750, SD-JWT VC). Domains import these; none defines its own copy.
+ */
+
+/** OID4VCI 1.0 §4.1.1: the grant type of pre-authorized offers. */
+export const PRE_AUTHORIZED_GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
+
+/** OID4VCI 1.0 Appendix F.1: the `typ` of a JWT key proof. */
+export const PROOF_TYP = 'openid4vci-proof+jwt';
+
+/** The JOSE algorithms this issuer accepts for key proofs and signs credentials with. */
+export const PROOF_SIGNING_ALGS = ['ES256'] as const;
+export const CREDENTIAL_SIGNING_ALG = 'ES256';
+
+/** Wallet-facing endpoints, below the path of PUBLIC_URL (MATTR VII's paths, plus the 1.0 nonce endpoint). */
+export const WALLET_PATHS = {
+  token: '/v1/oauth/token',
+  nonce: '/v1/openid/nonce',
+  credential: '/v1/openid/credential',
+} as const;
+
+/** `/.well-known/<name>` documents (OID4VCI 1.0 §12.2.2, RFC 8414 §3, SD-JWT VC §5). */
+export const WELL_KNOWN = {
+  credentialIssuer: 'openid-credential-issuer',
+  authorizationServer: 'oauth-authorization-server',
+  jwtVcIssuer: 'jwt-vc-issuer',
+} as const;
+
+/**
+ * Every error code the wallet-facing endpoints answer with: RFC 6749 §5.2 (token endpoint), RFC 6750
+ * §3.1 (bearer tokens), OID4VCI 1.0 §8.3.1.2 (credential endpoint) and draft 13 §7.3.1.2.
+ */
+export type OAuthErrorCode =
+  // RFC 6749 §5.2
+  | 'invalid_request'
+  | 'invalid_grant'
+  | 'unsupported_grant_type'
+  // RFC 6750 §3.1
+  | 'invalid_token'
+  // OID4VCI 1.0 §8.3.1.2
+  | 'invalid_credential_request'
+  | 'unknown_credential_configuration'
+  | 'unknown_credential_identifier'
+  | 'invalid_proof'
+  | 'invalid_nonce'
+  | 'credential_request_denied'
+  // Draft 13 §7.3.1.2
+  | 'unsupported_credential_type'
+  | 'unsupported_credential_format'
+  // RFC 6749 §4.1.2.1, used for every wallet-facing endpoint
+  | 'temporarily_unavailable'
+  | 'server_error'
+  // RFC 8628 §3.5, answered by the rate limit
+  | 'slow_down';
