@@ -5,11 +5,14 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY src ./src
 RUN npm run build
 
-# Runtime: production dependencies only, non-root user. The image expects an external PostgreSQL
-# (DATABASE_URL); the embedded server is for `npm start` on a developer machine.
+# Runtime: the compiled service, production dependencies only, non-root user. The image expects an
+# external PostgreSQL (DATABASE_URL); the embedded server is for `npm start` on a developer machine.
+# Migrations run at start (MIGRATE_ON_START=true); to run them on their own:
+#   docker compose run --rm issuer node dist/db/migrate-cli.js
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
