@@ -93,6 +93,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (e.OFFER_DEFAULT_EXPIRES_IN_SECONDS > e.OFFER_MAX_EXPIRES_IN_SECONDS) {
     throw new ConfigError('Invalid configuration: OFFER_DEFAULT_EXPIRES_IN_SECONDS must not exceed OFFER_MAX_EXPIRES_IN_SECONDS');
   }
+  // An offer, and with it its tokens, is swept RETENTION_SECONDS after it expires; a token can outlive
+  // its offer's expiry by its whole lifetime, so a shorter retention would sweep live tokens.
+  if (e.RETENTION_SECONDS < e.ACCESS_TOKEN_EXPIRES_IN_SECONDS) {
+    throw new ConfigError('Invalid configuration: RETENTION_SECONDS must be at least ACCESS_TOKEN_EXPIRES_IN_SECONDS (expired offers are swept with their tokens)');
+  }
   if (e.NODE_ENV === 'production' && !e.SECRET) {
     throw new ConfigError('Invalid configuration: SECRET is required when NODE_ENV=production');
   }

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('refuses a retention shorter than the access token lifetime, which would sweep live tokens with their offers', () => {
+    expect(() => loadConfig({ RETENTION_SECONDS: '60', ACCESS_TOKEN_EXPIRES_IN_SECONDS: '300' })).toThrow(ConfigError);
+    expect(() => loadConfig({ RETENTION_SECONDS: '60', ACCESS_TOKEN_EXPIRES_IN_SECONDS: '300' })).toThrow(/RETENTION_SECONDS/);
+    expect(loadConfig({ RETENTION_SECONDS: '300', ACCESS_TOKEN_EXPIRES_IN_SECONDS: '300' }).retention.retentionSeconds).toBe(300);
+  });
+
+  it('names the variable of a bad value in one line, never echoing a secret', () => {
+    expect(() => loadConfig({ PORT: 'abc' })).toThrow(/^Invalid configuration: PORT .*"abc"/);
+    const error = (() => {
+      try {
+        loadConfig({ SECRET: 'short-secret-value' });
+      } catch (caught) {
+        return caught as Error;
+      }
+    })();
+    expect(error?.message).toMatch(/^Invalid configuration: SECRET/);
+    expect(error?.message).not.toContain('short-secret-value');
+  });
+});
