@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newRowId } from '../src/db/ids.js';
+import { newRowId } from './ids.js';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -22,5 +22,10 @@ describe('row ids', () => {
     }
     expect([...ids].sort()).toEqual(ids);
     expect(new Set(Array.from({ length: 10_000 }, newRowId)).size).toBe(10_000);
+  });
+
+  it('fill both random bits after the variant', () => {
+    const variants = new Set(Array.from({ length: 200 }, () => newRowId()[19]));
+    expect([...variants].sort()).toEqual(['8', '9', 'a', 'b']);
   });
 });
