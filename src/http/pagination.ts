@@ -9,6 +9,8 @@ export const pageQuerySchema = z.object({
 
 export const pageSchema = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });
 
+const MAX_BIGINT = 2n ** 63n - 1n;
+
 /**
  * Cursors are opaque to clients; inside they are the `seq` (identity column) of the last row
  * returned, so pages are stable keyset scans over an index, newest first. A cursor that is not one
@@ -16,9 +18,10 @@ export const pageSchema = <T extends z.ZodType>(item: T) => z.object({ data: z.a
  */
 export function decodeCursor(cursor: string | undefined, location: 'query' | 'body' = 'query'): string | undefined {
   if (cursor === undefined) return undefined;
-  const seq = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^s\d{1,19}$/.test(seq)) throw new HttpError(400, 'Validation Error', [{ location, param: 'cursor', msg: 'Invalid cursor' }]);
-  return seq.slice(1);
+  const seq = /^s([1-9]\d{0,18})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'))?.[1];
+  // An identity column is a positive bigint: anything else was not made by toPage.
+  if (!seq || BigInt(seq) > MAX_BIGINT) throw new HttpError(400, 'Validation Error', [{ location, param: 'cursor', msg: 'Invalid cursor' }]);
+  return seq;
 }
 
 /** Turns `limit + 1` rows (fetched newest first) into a page. */
