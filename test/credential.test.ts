@@ -424,7 +424,7 @@ describe('request errors', () => {
     expectOAuthError(await postCredential(second.token, request10(await proof(holder, nonce))), 'invalid_nonce');
     // Also when it hides in a batch next to a fresh one; the fresh one is then not consumed either.
     const fresh = await freshNonce();
-    expectOAuthError(await postCredential(second.token, request10(await proof(holder, fresh), await proof(holder, nonce))), 'invalid_nonce');
+    expectOAuthError(await postCredential(second.token, request10(await proof(holder, fresh), await proof(await holderKey(), nonce))), 'invalid_nonce');
     expect(await issuanceRows(second.offer.id)).toEqual([]);
     expect((await postCredential(second.token, request10(await proof(holder, fresh)))).statusCode).toBe(200);
   });

@@ -115,6 +115,10 @@ export async function issueCredentials(deps: Deps, audit: AuditContext, grant: A
     if (!check.valid) throw proofError(new OAuthError('invalid_nonce', check.reason));
     nonces.set(check.hash.toString('hex'), check);
   }
+  // §8.3: each key binds at most one credential of a batch.
+  if (new Set(proofs.map((proof) => proof.thumbprint)).size < proofs.length) {
+    throw proofError(new OAuthError('invalid_proof', 'Each proof of a batch must be signed by a key of its own'));
+  }
 
   const source = { claims: grant.claims, user: { id: grant.user_id } };
   const missing = format.missingClaims(configuration, source);

@@ -5,6 +5,11 @@ import { PROOF_SIGNING_ALGS, PROOF_TYP } from '../protocol.js';
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 const MAX_PROOF_LENGTH = 8192;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
+const KEY_HEADER_MEMBERS = ['jwk', 'kid', 'x5c', 'trust_chain'];
+
+/** A P-256 coordinate as RFC 7518 §6.2.1 writes it: 32 bytes, unpadded base64url, nothing else (no padding, no other alphabet). */
+const isCoordinate = (value: unknown): value is string =>
+  typeof value === 'string' && /^[A-Za-z0-9_-]{43}$/.test(value) && Buffer.from(value, 'base64url').toString('base64url') === value;
 
 export interface VerifiedProof {
   /** The holder's public key, public members only, for `cnf.jwk`. */
@@ -51,20 +56,24 @@ export async function verifyProof(
   if (header.typ !== PROOF_TYP) throw invalidProof(`The proof's typ must be ${PROOF_TYP}`);
   if (!PROOF_SIGNING_ALGS.includes(header.alg as never)) throw invalidProof(`The proof's alg must be one of ${PROOF_SIGNING_ALGS.join(', ')}`);
   if (header.crit !== undefined) throw invalidProof('The proof has a crit header this issuer does not understand');
+  // Appendix F.1: exactly one of kid, jwk, x5c (and trust_chain) names the key; this issuer binds to a jwk.
+  const otherKeyMembers = KEY_HEADER_MEMBERS.filter((member) => member !== 'jwk' && Object.hasOwn(header, member));
+  if (otherKeyMembers.length) throw invalidProof(`The proof header must name its key by jwk alone, not also by ${otherKeyMembers.join(', ')}`);
   const jwk = header.jwk as Record<string, unknown> | undefined;
   if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk)) throw invalidProof('The proof must carry the holder key in a jwk header');
   if (PRIVATE_JWK_MEMBERS.some((member) => Object.hasOwn(jwk, member))) throw invalidProof('The jwk header contains private key material');
-  if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || typeof jwk.x !== 'string' || typeof jwk.y !== 'string') {
-    throw invalidProof('The jwk header must be a P-256 EC public key');
+  if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || !isCoordinate(jwk.x) || !isCoordinate(jwk.y)) {
+    throw invalidProof('The jwk header must be a P-256 EC public key, x and y each 32 bytes in unpadded base64url (RFC 7518 §6.2.1)');
   }
-  const publicJwk = { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } as const;
-
   let key: KeyObject;
   try {
-    key = createPublicKey({ key: publicJwk, format: 'jwk' });
+    key = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y }, format: 'jwk' });
   } catch {
     throw invalidProof('The jwk header is not a valid P-256 public key');
   }
+  // cnf.jwk and the thumbprint come from the key itself, in its one canonical form.
+  const { x, y } = key.export({ format: 'jwk' });
+  const publicJwk = { kty: 'EC', crv: 'P-256', x: x!, y: y! } as const;
   const signature = Buffer.from(encodedSignature, 'base64url');
   const signed =
     signature.length === 64 && verify('sha256', Buffer.from(`${encodedHeader}.${encodedPayload}`), { key, dsaEncoding: 'ieee-p1363' }, signature);
