@@ -1,7 +1,7 @@
 import type { FastifyError } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isDatabaseUnavailable, isPoolSaturated } from '../db/database.js';
-import { DomainError, formatPath, isFailureRecorded, type DomainErrorKind } from './domain.js';
+import { DomainError, formatPath, skipsFailureEvent, type DomainErrorKind } from './domain.js';
 import { HttpError, type ErrorDetail } from './http.js';
 import { OAuthError } from './oauth.js';
 
@@ -91,8 +91,8 @@ export function classifyError(error: unknown): Failure {
 /**
  * Whether a failed request of an audited operation gets its START and FAIL events: not when it
  * carried no valid credentials (401), was shed by the rate limit (429), found no database to write
- * to, or already wrote its FAIL event with the change it made.
+ * to, or was marked by skipFailureEvent.
  */
 export function recordsFailureEvent(error: unknown, failure: Failure): boolean {
-  return failure.status !== 401 && failure.status !== 429 && failure.kind !== 'unavailable' && !isFailureRecorded(error);
+  return failure.status !== 401 && failure.status !== 429 && failure.kind !== 'unavailable' && !skipsFailureEvent(error);
 }

@@ -29,16 +29,17 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
 }
 
-const FAILURE_RECORDED = Symbol('failure event recorded');
+const SKIP_FAILURE_EVENT = Symbol('no failure event from the error handler');
 
 /**
- * Marks an error whose FAIL event was written together with the change it describes (a wrong
- * transaction code counts an attempt and records its FAIL in the same statement), so the error
- * handler does not record it again.
+ * Marks an error whose failure the error handler must not record: its FAIL event was written with
+ * the change itself (a wrong transaction code counts an attempt and records it in the same
+ * statement), or the request named nothing that exists (an unknown pre-authorized code: like a
+ * request without valid credentials, it is no operation on anything and leaves no event).
  */
-export function failureRecorded<E extends Error>(error: E): E {
-  Object.defineProperty(error, FAILURE_RECORDED, { value: true });
+export function skipFailureEvent<E extends Error>(error: E, _because: 'recorded with the change' | 'names nothing that exists'): E {
+  Object.defineProperty(error, SKIP_FAILURE_EVENT, { value: true });
   return error;
 }
 
-export const isFailureRecorded = (error: unknown): boolean => typeof error === 'object' && error !== null && FAILURE_RECORDED in error;
+export const skipsFailureEvent = (error: unknown): boolean => typeof error === 'object' && error !== null && SKIP_FAILURE_EVENT in error;

@@ -73,13 +73,17 @@ export interface OfferState {
   status: 'pending' | 'redeemed' | 'revoked' | 'locked';
   expired: boolean;
   tx_code_required: boolean;
+  /** The request knew the transaction code, or the offer has none. */
+  tx_code_known: boolean;
 }
 
 /** Why a redemption found nothing to redeem (the cold path). */
-export async function findOfferByCode(pool: pg.Pool, codeHash: Buffer): Promise<OfferState | undefined> {
+export async function findOfferByCode(pool: pg.Pool, codeHash: Buffer, txCodeHash: Buffer | null): Promise<OfferState | undefined> {
   const { rows } = await pool.query<OfferState>(
-    'SELECT id, status, expires_at <= now() AS expired, tx_code_hash IS NOT NULL AS tx_code_required FROM offers WHERE code_hash = $1',
-    [codeHash],
+    `SELECT id, status, expires_at <= now() AS expired, tx_code_hash IS NOT NULL AS tx_code_required,
+            tx_code_hash IS NULL OR (tx_code_hash = $2) IS TRUE AS tx_code_known
+     FROM offers WHERE code_hash = $1`,
+    [codeHash, txCodeHash],
   );
   return rows[0];
 }

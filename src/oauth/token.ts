@@ -3,7 +3,7 @@ import { issueNonce } from '../crypto/c-nonce.js';
 import { randomSecret } from '../crypto/secrets.js';
 import { storedSecret } from '../crypto/stored-secrets.js';
 import { newRowId } from '../db/ids.js';
-import { failureRecorded } from '../errors/domain.js';
+import { skipFailureEvent } from '../errors/domain.js';
 import { OAuthError } from '../errors/oauth.js';
 import type { AuditContext, EventKind } from '../events/audit.js';
 import { PRE_AUTHORIZED_GRANT } from '../protocol.js';
@@ -39,9 +39,10 @@ export async function exchangePreAuthorizedCode(ctx: Pick<AppContext, 'pool' | '
   const { secrets, config } = ctx;
   const codeHash = storedSecret.preAuthorizedCode(secrets, code);
   const accessToken = randomSecret(32);
+  const txCodeHash = txCode === undefined ? null : storedSecret.transactionCode(secrets, code, txCode);
   const redeemed = await redeemPreAuthorizedCode(ctx.pool, {
     codeHash,
-    txCodeHash: txCode === undefined ? null : storedSecret.transactionCode(secrets, code, txCode),
+    txCodeHash,
     maxAttempts: config.offers.txCodeMaxAttempts,
     token: { id: newRowId(), hash: storedSecret.accessToken(secrets, accessToken), expiresInSeconds: config.oauth.accessTokenExpiresInSeconds },
     event: { kind: TOKEN_EVENTS.create, audit },
@@ -60,16 +61,20 @@ export async function exchangePreAuthorizedCode(ctx: Pick<AppContext, 'pool' | '
   }
   if (redeemed) {
     // The redemption statement counted the attempt and recorded its FAIL event.
-    throw failureRecorded(
+    throw skipFailureEvent(
       new OAuthError('invalid_grant', redeemed.status === 'locked' ? 'Wrong transaction code; too many attempts, the offer is now locked' : 'Wrong transaction code'),
+      'recorded with the change',
     );
   }
 
-  const offer = await findOfferByCode(ctx.pool, codeHash);
-  if (!offer) throw new OAuthError('invalid_grant', 'Unknown pre-authorized code');
+  const offer = await findOfferByCode(ctx.pool, codeHash, txCodeHash);
+  if (!offer) throw skipFailureEvent(new OAuthError('invalid_grant', 'Unknown pre-authorized code'), 'names nothing that exists');
   switch (offer.status) {
     case 'redeemed': {
-      await revokeTokensOfOffer(ctx.pool, offer.id);
+      // A replay means the code leaked: revoke what the first redemption issued (RFC 6749 §4.1.2, by
+      // analogy), but only when the replay knew the transaction code too. Anyone who merely saw the
+      // QR code could otherwise cancel the holder's issuance.
+      if (offer.tx_code_known) await revokeTokensOfOffer(ctx.pool, offer.id);
       throw new OAuthError('invalid_grant', 'The pre-authorized code has already been used');
     }
     case 'revoked':
