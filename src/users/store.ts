@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db, Tx } from '../db/database.js';
 import type { Claims } from '../claims/claim-data.js';
 import type { User } from './schemas.js';
@@ -19,8 +20,25 @@ export async function replaceUserClaims(db: Tx, id: string, claims: Claims): Pro
   return row && toUser(row);
 }
 
-export async function deleteUser(db: Tx, id: string): Promise<boolean> {
-  return (await db.deleteFrom('users').where('id', '=', id).executeTakeFirst()).numDeletedRows > 0n;
+/**
+ * Deletes a user and withdraws their offers: pending and locked ones are revoked, every access token
+ * their redemption issued is revoked, and the claim copies the offers kept for issuance are dropped.
+ * Undefined when there is no such user; otherwise how many offers were revoked.
+ */
+export async function deleteUser(db: Tx, id: string): Promise<{ revokedOffers: number } | undefined> {
+  const { rows } = await sql<{ deleted: number; revoked: number }>`
+    WITH deleted AS (
+      DELETE FROM users WHERE id = ${id} RETURNING id
+    ), target AS (
+      SELECT offers.id, offers.status IN ('pending', 'locked') AS withdrawn FROM offers JOIN deleted ON offers.user_id = deleted.id FOR UPDATE OF offers
+    ), offer AS (
+      UPDATE offers SET claims = '{}', status = CASE WHEN target.withdrawn THEN 'revoked' ELSE offers.status END
+      FROM target WHERE offers.id = target.id
+    ), token AS (
+      UPDATE access_tokens SET revoked_at = now() WHERE offer_id IN (SELECT id FROM target) AND revoked_at IS NULL
+    )
+    SELECT (SELECT count(*) FROM deleted)::int AS deleted, (SELECT count(*) FILTER (WHERE withdrawn) FROM target)::int AS revoked`.execute(db);
+  return rows[0]!.deleted ? { revokedOffers: rows[0]!.revoked } : undefined;
 }
 
 /** Newest first; with `claims`, only users whose claims contain them exactly (jsonb containment, GIN-indexed). */

@@ -27,10 +27,16 @@ export async function updateUserClaims(ctx: AppContext, audit: AuditContext, id:
   });
 }
 
+/**
+ * Deletes a user. Credentials already issued stay valid (MATTR VII), but nothing more is issued from
+ * the user's data: in the same transaction their pending offers are revoked, every access token of
+ * their offers is revoked, and the offers' copies of their claims are dropped.
+ */
 export async function deleteUser(ctx: AppContext, audit: AuditContext, id: string): Promise<void> {
   await audited(ctx, audit, USER_EVENTS.delete, async (trx) => {
-    if (!(await deleteRow(trx, id))) throw notFound('User');
-    return { result: undefined, data: { userId: id } };
+    const deleted = await deleteRow(trx, id);
+    if (!deleted) throw notFound('User');
+    return { result: undefined, data: { userId: id, revokedOffers: deleted.revokedOffers } };
   });
 }
 
