@@ -38,6 +38,7 @@ const envSchema = z.object({
   BATCH_SIZE: z.coerce.number().int().min(2).max(100).default(10),
   SWEEP_INTERVAL_SECONDS: seconds(60, 86400),
   RETENTION_SECONDS: seconds(86400, 365 * 86400),
+  EVENT_RETENTION_SECONDS: z.coerce.number().int().min(0).max(100 * 365 * 86400).default(365 * 86400),
   TRUST_PROXY: booleanFlag.default(false),
   SD_JWT_VC_FORMAT: z.enum(['dc+sd-jwt', 'vc+sd-jwt']).default('dc+sd-jwt'),
   ISSUER_NAME: z.string().min(1).max(200).default('vci-issuer'),
@@ -70,8 +71,8 @@ export interface Config {
     /** The SD-JWT VC format identifier in metadata and the credentials' typ; vc+sd-jwt for wallets from before the rename. */
     sdJwtFormat: 'dc+sd-jwt' | 'vc+sd-jwt';
   };
-  /** Expired offers and access tokens are kept this long (for status look-ups and audit), then swept. */
-  retention: { sweepIntervalSeconds: number; retentionSeconds: number };
+  /** Expired offers and access tokens are kept this long (for status look-ups and audit), then swept; events for `eventRetentionSeconds` (0: for ever). */
+  retention: { sweepIntervalSeconds: number; retentionSeconds: number; eventRetentionSeconds: number };
   /** Take the client address from X-Forwarded-For (behind a load balancer). */
   trustProxy: boolean;
 }
@@ -130,7 +131,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       batchSize: e.BATCH_SIZE,
       sdJwtFormat: e.SD_JWT_VC_FORMAT,
     },
-    retention: { sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS, retentionSeconds: e.RETENTION_SECONDS },
+    retention: { sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS, retentionSeconds: e.RETENTION_SECONDS, eventRetentionSeconds: e.EVENT_RETENTION_SECONDS },
     trustProxy: e.TRUST_PROXY,
   };
 }

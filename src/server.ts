@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { bootstrapAdminKey } from './auth/api-keys.js';
-import { countApiKeys } from './auth/store.js';
+import { countActiveAdminKeys } from './auth/store.js';
 import { ConfigError, resolveSecret, type Config } from './config.js';
 import { createAppContext, type App, type AppContext } from './context.js';
 import { SecretKeys } from './crypto/secrets.js';
@@ -52,8 +52,8 @@ export async function startIssuer(config: Config, logger: Logger | false, option
     let adminKey: string | undefined;
     if (!config.adminApiKey) {
       if (config.env === 'production') {
-        if ((await countApiKeys(database.db)) === 0) {
-          throw new ConfigError('Invalid configuration: ADMIN_API_KEY is required when NODE_ENV=production and no API key exists yet');
+        if ((await countActiveAdminKeys(database.db)) === 0) {
+          throw new ConfigError('Invalid configuration: ADMIN_API_KEY is required when NODE_ENV=production and no active admin API key exists');
         }
       } else {
         adminKey = await bootstrapAdminKey({ db: database.db, secrets });
@@ -68,6 +68,7 @@ export async function startIssuer(config: Config, logger: Logger | false, option
     const stopSweeper = startSweeper(database.pool, {
       intervalSeconds: config.retention.sweepIntervalSeconds,
       retentionSeconds: config.retention.retentionSeconds,
+      eventRetentionSeconds: config.retention.eventRetentionSeconds,
       log: (error) => logger && logger.warn({ err: error }, 'sweep failed'),
     });
     return {

@@ -45,3 +45,14 @@ export async function countApiKeys(db: Db): Promise<number> {
   const row = await db.selectFrom('api_keys').select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow();
   return Number(row.count);
 }
+
+/** Admin keys that work: the production start needs one, or ADMIN_API_KEY. */
+export async function countActiveAdminKeys(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('api_keys')
+    .select((eb) => eb.fn.countAll<string>().as('count'))
+    .where('role', '=', 'admin')
+    .where('revoked_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}

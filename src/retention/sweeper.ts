@@ -8,6 +8,7 @@ export interface SweepResult {
   offers: number;
   accessTokens: number;
   usedNonces: number;
+  events: number;
 }
 
 /** Deletes in batches of 1000 so that no statement holds many row locks or runs long next to the hot path. */
@@ -25,11 +26,11 @@ async function deleteInBatches(client: pg.PoolClient, table: string, condition: 
 
 /**
  * Removes what can no longer be used: used c_nonces past their expiry (a replay would fail the
- * MAC'd expiry anyway), access tokens and offers expired for longer than the retention period
- *
- * (an offer's claims snapshot is needed while its access token lives).
+ * MAC'd expiry anyway), access tokens and offers expired for longer than the retention period (an
+ * offer's claims snapshot is needed while its access token lives), and events older than their own
+ * retention period (0: kept for ever).
  */
-export async function sweepOnce(pool: pg.Pool, retentionSeconds: number): Promise<SweepResult | undefined> {
+export async function sweepOnce(pool: pg.Pool, retentionSeconds: number, eventRetentionSeconds = 0): Promise<SweepResult | undefined> {
   const client = await pool.connect();
   try {
     const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [SWEEP_LOCK_ID]);
@@ -40,6 +41,7 @@ export async function sweepOnce(pool: pg.Pool, retentionSeconds: number): Promis
         usedNonces: await deleteInBatches(client, 'used_nonces', 'expires_at < now()', []),
         accessTokens: await deleteInBatches(client, 'access_tokens', 'expires_at < now() - make_interval(secs => $1)', cutoff),
         offers: await deleteInBatches(client, 'offers', 'expires_at < now() - make_interval(secs => $1)', cutoff),
+        events: eventRetentionSeconds > 0 ? await deleteInBatches(client, 'events', 'timestamp < now() - make_interval(secs => $1)', [eventRetentionSeconds]) : 0,
       };
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [SWEEP_LOCK_ID]);
@@ -50,10 +52,13 @@ export async function sweepOnce(pool: pg.Pool, retentionSeconds: number): Promis
 }
 
 /** Runs sweepOnce every `intervalSeconds`; returns a function that stops it. Failures are logged, never thrown. */
-export function startSweeper(pool: pg.Pool, options: { intervalSeconds: number; retentionSeconds: number; log: (error: unknown) => void }): () => Promise<void> {
+export function startSweeper(
+  pool: pg.Pool,
+  options: { intervalSeconds: number; retentionSeconds: number; eventRetentionSeconds: number; log: (error: unknown) => void },
+): () => Promise<void> {
   let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
-    running = sweepOnce(pool, options.retentionSeconds).catch(options.log);
+    running = sweepOnce(pool, options.retentionSeconds, options.eventRetentionSeconds).catch(options.log);
   }, options.intervalSeconds * 1000);
   timer.unref();
   return async () => {
