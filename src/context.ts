@@ -29,6 +29,8 @@ export interface AppContext {
     issuerMetadata: InvalidatedCache<Record<string, unknown>>;
     /** The active signing key, decrypted and imported; rotation and upload announce a change. */
     signingKey: InvalidatedCache<SigningKey>;
+    /** The SD-JWT VC issuer metadata (the published keys), rebuilt only after a key changes. */
+    jwtVcIssuer: InvalidatedCache<Record<string, unknown>>;
   };
   /** Writes offers, sharing one statement between offers created at the same moment. */
   writeOffer: OfferWriter;
@@ -53,6 +55,9 @@ export function createAppContext(parts: { config: Config; database: DatabaseHand
       // A rotation on another instance reaches this one by notification; the TTL bounds how long a
       // copy is trusted even so.
       signingKey: new InvalidatedCache<SigningKey>(invalidations, ISSUER_KEY_TOPIC, { wholeTopic: true, ttlMs: 10_000 }),
+      // A retired key leaves the document when its publication ends, with no change to announce: the
+      // TTL bounds how long it stays.
+      jwtVcIssuer: new InvalidatedCache<Record<string, unknown>>(invalidations, ISSUER_KEY_TOPIC, { wholeTopic: true, ttlMs: 60_000 }),
     },
     writeOffer: createOfferWriter(parts.database.pool),
   };

@@ -35,7 +35,7 @@ export async function metadataRoutes(app: App) {
   }
   for (const url of wellKnownPaths(config.publicUrl, WELL_KNOWN.jwtVcIssuer)) {
     app.get(url, { schema: { tags, summary: 'SD-JWT VC issuer metadata: the keys credentials are signed with', response: { 200: document } } }, async (_request, reply) =>
-      reply.headers(cacheable).send({ issuer: config.publicUrl, jwks: await publishedJwks(app.ctx) }),
+      reply.headers(cacheable).send((await app.ctx.caches.jwtVcIssuer.get('document', async () => ({ issuer: config.publicUrl, jwks: await publishedJwks(app.ctx) })))!),
     );
   }
 }
