@@ -10,6 +10,9 @@ const seconds = (fallback: number, max: number) => z.coerce.number().int().min(1
 
 const THIRTY_DAYS = 30 * 24 * 3600;
 
+/** Ranges TRUST_PROXY may name (proxy-addr's): 127.0.0.0/8 and ::1, 169.254.0.0/16 and fe80::/10, private ranges. */
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
 /** Every setting of the service, read from environment variables. The README's table mirrors this schema. */
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -39,7 +42,22 @@ const envSchema = z.object({
   SWEEP_INTERVAL_SECONDS: seconds(60, 86400),
   RETENTION_SECONDS: seconds(86400, 365 * 86400),
   EVENT_RETENTION_SECONDS: z.coerce.number().int().min(0).max(100 * 365 * 86400).default(365 * 86400),
-  TRUST_PROXY: booleanFlag.default(false),
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .transform((value, ctx): false | string[] => {
+      if (/^(false|0|no)$/.test(value)) return false;
+      const addresses = value.split(',').map((address) => address.trim());
+      if (addresses.every((address) => PROXY_NAMES.includes(address) || /^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(address))) return addresses;
+      ctx.addIssue({
+        code: 'custom',
+        message: /^(true|yes|1)$/.test(value)
+          ? 'must name the proxies to trust: their addresses or CIDR ranges (e.g. 10.0.0.0/8); "true" would let every client choose its own address'
+          : `must be false, or a comma-separated list of proxy addresses, CIDR ranges or ${PROXY_NAMES.join(', ')}`,
+      });
+      return z.NEVER;
+    })
+    .default(false),
   SD_JWT_VC_FORMAT: z.enum(['dc+sd-jwt', 'vc+sd-jwt']).default('dc+sd-jwt'),
   ISSUER_NAME: z.string().min(1).max(200).default('vci-issuer'),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
@@ -73,8 +91,8 @@ export interface Config {
   };
   /** Expired offers and access tokens are kept this long (for status look-ups and audit), then swept; events for `eventRetentionSeconds` (0: for ever). */
   retention: { sweepIntervalSeconds: number; retentionSeconds: number; eventRetentionSeconds: number };
-  /** Take the client address from X-Forwarded-For (behind a load balancer). */
-  trustProxy: boolean;
+  /** Behind proxies: the proxy addresses whose X-Forwarded-For is believed (false: the peer is the client). */
+  trustProxy: false | string[];
 }
 
 export class ConfigError extends Error {}

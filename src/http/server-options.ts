@@ -31,6 +31,7 @@ export function serverOptions(config: Config, logger: Logger | false | undefined
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
     ajv: { customOptions: { coerceTypes: false } },
+    // Only named proxies: Fastify refuses to trust hop counts (the immediate peer could be anyone).
     trustProxy: config.trustProxy,
     // While closing, a request that still arrives on an open keep-alive connection is served (and its
     // connection closed, see plugins/graceful-close.ts) rather than answered with Fastify's own 503 body.
