@@ -2,6 +2,26 @@ import fp from 'fastify-plugin';
 import type { App } from '../context.js';
 
 /**
+ * Query parameters whose values are logged: the filters and paging of the management lists. Anything
+ * else (a key or a code someone pasted into a URL) is counted, never written to the log.
+ */
+const LOGGED_QUERY_PARAMETERS = new Set(['limit', 'cursor', 'status', 'userId', 'types', 'categories', 'dateFrom', 'dateTo']);
+
+/** The URL as logged: its path, and the known query parameters; how many others there were. */
+export function loggedUrl(url: string): { url: string; unloggedQueryParameters?: number } {
+  const separator = url.indexOf('?');
+  if (separator < 0) return { url };
+  const logged = new URLSearchParams();
+  let unlogged = 0;
+  for (const [name, value] of new URLSearchParams(url.slice(separator + 1))) {
+    if (LOGGED_QUERY_PARAMETERS.has(name)) logged.append(name, value);
+    else unlogged++;
+  }
+  const query = logged.toString();
+  return { url: query ? `${url.slice(0, separator)}?${query}` : url.slice(0, separator), ...(unlogged && { unloggedQueryParameters: unlogged }) };
+}
+
+/**
  * The request id is echoed in `X-Request-Id` (an incoming one is honoured, see http/server-options.ts),
  * and each request is logged once, when its response is sent.
  */
@@ -11,11 +31,8 @@ export const requestLogging = fp(
       reply.header('x-request-id', request.id);
     });
     app.addHook('onResponse', async (request, reply) => {
-      // Query strings are logged for management routes only (filters, cursors); elsewhere a careless
-      // wallet may put a code or token there, so only the path is logged.
-      const url = request.routeOptions.config?.roles ? request.url : request.url.split('?')[0];
       request.log.info(
-        { method: request.method, url, statusCode: reply.statusCode, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 },
+        { method: request.method, ...loggedUrl(request.url), statusCode: reply.statusCode, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 },
         'request completed',
       );
     });
