@@ -23,8 +23,9 @@ export function generateApiKey(): string {
 
 /**
  * The principal an API key stands for, or undefined. `adminApiKeyHash` is the stored form of
- * ADMIN_API_KEY, which is always an admin. Only valid keys are cached; an unknown key always asks
- * the database.
+ * ADMIN_API_KEY, which is always an admin. Only valid keys of other roles are cached: an unknown key
+ * and a stored admin key always ask the database, so a revoked admin key stops working at once on
+ * every instance, whatever the state of its cache invalidation.
  */
 export async function authenticateApiKey(
   ctx: Pick<AppContext, 'db' | 'secrets' | 'caches'>,
@@ -33,10 +34,14 @@ export async function authenticateApiKey(
 ): Promise<Principal | undefined> {
   const hash = storedSecret.apiKey(ctx.secrets, presented);
   if (adminApiKeyHash && constantTimeEqual(hash, adminApiKeyHash)) return { keyId: ENV_ADMIN_KEY_ID, role: 'admin' };
-  return ctx.caches.apiKeys.get(hash.toString('base64'), async () => {
-    const row = await findActiveApiKey(ctx.db, hash);
-    return row && { keyId: row.id, role: row.role };
-  });
+  return ctx.caches.apiKeys.get(
+    hash.toString('base64'),
+    async () => {
+      const row = await findActiveApiKey(ctx.db, hash);
+      return row && { keyId: row.id, role: row.role };
+    },
+    (principal) => principal.role !== 'admin',
+  );
 }
 
 /** Creates a key; the key itself is returned here and never again. */

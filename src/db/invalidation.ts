@@ -10,17 +10,26 @@ export interface Change {
   key: string;
 }
 
+/** How often the listening connection proves it is alive, and how long its last proof counts. */
+export const HEARTBEAT_INTERVAL_MS = 1000;
+export const LISTENER_TRUSTED_FOR_MS = 3000;
+
 /**
  * Cross-instance cache invalidation over PostgreSQL LISTEN/NOTIFY. A change is announced inside its
- * own transaction, so every instance hears it when (and only if) the change commits. While the
- * listening connection is down, caches must not be trusted: `live` is false, and on reconnecting
- * every cache is cleared, since notifications may have been missed.
+ * own transaction, so every instance hears it when (and only if) the change commits. Caches are
+ * trusted only while the listening connection is known to work: it answers a heartbeat every
+ * second, and `live` turns false when the last answer is more than 3 s old (a connection that
+ * stalls without closing would otherwise deliver nothing, silently) or the connection is down. A
+ * change therefore reaches every instance's caches within about 3 s whatever happens to its
+ * listener. On reconnecting every cache is cleared, since notifications may have been missed.
  */
 export class Invalidations {
   #client: pg.Client | undefined;
-  #live = false;
+  #connected = false;
+  #confirmedAt = 0;
   #stopped = false;
   #retry: NodeJS.Timeout | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
   readonly #handlers = new Map<string, Set<(key: string) => void>>();
   readonly #resets = new Set<() => void>();
 
@@ -30,7 +39,7 @@ export class Invalidations {
   ) {}
 
   get live(): boolean {
-    return this.#live;
+    return this.#connected && Date.now() - this.#confirmedAt <= LISTENER_TRUSTED_FOR_MS;
   }
 
   /** Calls `handler(key)` for each change of `topic`, and `reset()` whenever changes may have been missed. */
@@ -56,14 +65,18 @@ export class Invalidations {
     const client = new pg.Client({ connectionString: this.url, application_name: 'vci-issuer-invalidation', connectionTimeoutMillis: 3000 });
     const lost = () => {
       if (this.#client !== client) return;
-      this.#live = false;
+      this.#connected = false;
       this.#client = undefined;
+      clearInterval(this.#heartbeat);
+      // end() waits for the server, which a stalled connection never answers: drop the socket.
+      (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
       client.end().catch(() => {});
       if (!this.#stopped) this.#retry = setTimeout(() => void this.start(), 1000).unref();
     };
     client.on('error', lost);
     client.on('end', lost);
     client.on('notification', ({ payload }) => {
+      this.#confirmedAt = Date.now();
       const separator = payload?.indexOf(':') ?? -1;
       if (!payload || separator < 0) return;
       this.applyLocally({ topic: payload.slice(0, separator), key: payload.slice(separator + 1) });
@@ -79,13 +92,31 @@ export class Invalidations {
     }
     this.#client = client;
     for (const reset of this.#resets) reset();
-    this.#live = true;
+    this.#confirmedAt = Date.now();
+    this.#connected = true;
+    let inFlight = false;
+    this.#heartbeat = setInterval(() => {
+      if (inFlight) {
+        // The previous heartbeat is still unanswered: past the trusted window, give the connection up.
+        if (Date.now() - this.#confirmedAt > LISTENER_TRUSTED_FOR_MS) lost();
+        return;
+      }
+      inFlight = true;
+      client.query('SELECT 1').then(
+        () => {
+          inFlight = false;
+          if (this.#client === client) this.#confirmedAt = Date.now();
+        },
+        () => lost(),
+      );
+    }, HEARTBEAT_INTERVAL_MS).unref();
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#live = false;
+    this.#connected = false;
     clearTimeout(this.#retry);
+    clearInterval(this.#heartbeat);
     const client = this.#client;
     this.#client = undefined;
     await client?.end().catch(() => {});
@@ -118,14 +149,17 @@ export class InvalidatedCache<V> {
     );
   }
 
-  /** The cached value, or `load()`'s (cached unless an invalidation arrived while loading). Undefined is not cached. */
-  async get(key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
+  /**
+   * The cached value, or `load()`'s (cached unless an invalidation arrived while loading, or
+   * `cacheIf` says no). Undefined is not cached.
+   */
+  async get(key: string, load: () => Promise<V | undefined>, cacheIf: (value: V) => boolean = () => true): Promise<V | undefined> {
     const live = this.invalidations.live;
     const entry = live ? this.#entries.get(key) : undefined;
     if (entry && entry.expires > Date.now()) return entry.value;
     const generation = this.#generation;
     const value = await load();
-    if (value !== undefined && live && this.invalidations.live && generation === this.#generation) {
+    if (value !== undefined && live && this.invalidations.live && generation === this.#generation && cacheIf(value)) {
       if (this.#entries.size >= this.maxEntries) this.#entries.clear();
       this.#entries.set(key, { value, expires: Date.now() + this.ttlMs });
     }
