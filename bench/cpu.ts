@@ -7,6 +7,12 @@ export async function processCpuSeconds(pid: number | string): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** Resident memory of one process, in bytes (Linux). */
+export async function processRssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+}
+
 /**
  * CPU seconds used so far by each PostgreSQL process on this machine (backends, WAL writer,
  * checkpointer…), by pid. Linux only; null elsewhere or when the server runs on another machine.

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -8,16 +7,18 @@ import { Pool } from 'undici';
 import { createAppContext } from '../src/context.js';
 import { loadConfig } from '../src/config.js';
 import { SecretKeys } from '../src/crypto/secrets.js';
-import { connectDatabase, withDatabase } from '../src/db/database.js';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
+import { connectDatabase } from '../src/db/database.js';
 import { freePort } from '../src/net.js';
 import { Invalidations } from '../src/db/invalidation.js';
 import { migrate } from '../src/db/migrate.js';
-import { startProcess, type ServiceProcess } from './service.js';
+import { httpClient, preAuthorizedCodeOf, type IssuerClient } from '../test/support/client.js';
+import { createDatabase, dropDatabases, startPostgresServer } from '../test/support/databases.js';
+import { spawnIssuer, spawnService, type ServiceProcess } from '../test/support/processes.js';
+import { processCpuSeconds, processRssBytes } from './cpu.js';
 import { sqlFlow } from './sql-flow.js';
 import { Phase } from './phase.js';
 import { StepStats, median, round, runClosedLoop } from './stats.js';
-import { codeOf, createOffer, redeem, walletFlow, walletKeys, type FlowContext } from './wallet-flow.js';
+import { createOffer, redeem, walletFlow, walletKeys, type FlowContext } from './wallet-flow.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -137,86 +138,55 @@ async function explainHotQueries(pool: pg.Pool) {
 
 interface Issuer {
   service: ServiceProcess;
-  http: Pool;
+  /** Over the bench's own connection pool, as a stored issuer API key. */
+  client: IssuerClient;
   publicUrl: string;
   configurationId: string;
   apiKey: string;
 }
 
 /** The service as its own process on `databaseUrl` (migrated already), with a credential configuration and an issuer API key. */
-async function startIssuer(databaseUrl: string, connections: number, nodeArgs: string[] = []): Promise<Issuer> {
+async function startService(databaseUrl: string, connections: number, nodeArgs: string[] = []): Promise<Issuer> {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
-  const service = await startProcess(
-    'src/main.ts',
-    {
-      NODE_ENV: 'production',
-      DATABASE_URL: databaseUrl,
-      DATABASE_POOL_SIZE: String(poolSize),
-      SECRET,
-      ADMIN_API_KEY: ADMIN_KEY,
-      PUBLIC_URL: publicUrl,
-      LOG_LEVEL: 'warn',
-      RATE_LIMIT_PER_MINUTE: '0',
-      MIGRATE_ON_START: 'false',
-    },
+  const service = await spawnIssuer({
+    databaseUrl,
     port,
-    '/health/ready',
     nodeArgs,
-  );
-  const http = new Pool(service.url, { connections, pipelining: 1 });
+    env: { NODE_ENV: 'production', DATABASE_POOL_SIZE: String(poolSize), SECRET, ADMIN_API_KEY: ADMIN_KEY, PUBLIC_URL: publicUrl, MIGRATE_ON_START: 'false' },
+  });
+  const admin = httpClient(service.url, { key: ADMIN_KEY, connections });
   try {
-    return { service, http, publicUrl, ...(await setUpIssuer(http)) };
+    const configuration = await admin.createConfiguration({
+      type: 'https://credentials.example.com/membership',
+      claimMappings: {
+        given_name: { mapFrom: 'claims.givenName', required: true },
+        family_name: { mapFrom: 'claims.familyName', required: true },
+        member_number: { mapFrom: 'claims.memberNumber', selectivelyDisclosable: false },
+      },
+      expiresIn: { years: 1 },
+    });
+    // Back-ends use stored API keys (looked up per request), not the environment's admin key.
+    const { key } = await admin.createKey('issuer', 'bench');
+    return { service, client: admin.as(key), publicUrl, configurationId: configuration.id, apiKey: key };
   } catch (error) {
-    await http.close();
+    await admin.close();
     await service.stop();
     throw error;
   }
 }
 
-/** A credential configuration and a stored issuer API key, made through the management API. */
-async function setUpIssuer(http: Pool): Promise<{ configurationId: string; apiKey: string }> {
-  const adminHeaders = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
-  const configuration = (await (
-    await http.request({
-      method: 'POST',
-      path: '/v2/credentials/sd-jwt/configurations',
-      headers: adminHeaders,
-      body: JSON.stringify({
-        type: 'https://credentials.example.com/membership',
-        claimMappings: {
-          given_name: { mapFrom: 'claims.givenName', required: true },
-          family_name: { mapFrom: 'claims.familyName', required: true },
-          member_number: { mapFrom: 'claims.memberNumber', selectivelyDisclosable: false },
-        },
-        expiresIn: { years: 1 },
-      }),
-    })
-  ).body.json()) as { id: string };
-  // Back-ends use stored API keys (looked up per request), not the environment's admin key.
-  const issuerKey = (await (await http.request({ method: 'POST', path: '/v1/api-keys', headers: adminHeaders, body: JSON.stringify({ name: 'bench', role: 'issuer' }) })).body.json()) as { key: string };
-  return { configurationId: configuration.id, apiKey: issuerKey.key };
-}
-
 async function main() {
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: round(totalmem() / 2 ** 30, 1), node: process.version };
-  let embedded: EmbeddedDatabase | undefined;
-  let dataDir: string | undefined;
-  let serverUrl = process.env.DATABASE_URL;
-  if (!serverUrl) {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'vci-issuer-bench-'));
-    embedded = await startEmbeddedPostgres(dataDir);
-    serverUrl = embedded.url;
-  }
-  const benchDatabase = `vci_bench_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${benchDatabase}`);
-  const databaseUrl = withDatabase(serverUrl, benchDatabase);
-  const pgVersion = (await admin.query('SHOW server_version')).rows[0].server_version;
+  const server = await startPostgresServer(process.env.DATABASE_URL, 'vci-issuer-bench-');
+  const { name: benchDatabase, url: databaseUrl } = await createDatabase(server.url, `vci_bench_${Date.now()}`);
+  const settings = new pg.Client({ connectionString: server.url });
+  await settings.connect();
+  const pgVersion = (await settings.query('SHOW server_version')).rows[0].server_version;
   const durability = Object.fromEntries(
-    (await admin.query("SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')")).rows.map((r) => [r.name, r.setting]),
+    (await settings.query("SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')")).rows.map((r) => [r.name, r.setting]),
   );
+  await settings.end();
 
   const services: ServiceProcess[] = [];
   const cleanups: (() => Promise<void>)[] = [];
@@ -233,22 +203,24 @@ async function main() {
     await setupPool.end();
 
     const connections = fixedConcurrency ? fixedConcurrency * 2 : 512;
-    const issuer = await startIssuer(databaseUrl, connections, args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args['cpu-prof'])}`] : []);
+    const issuer = await startService(databaseUrl, connections, args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args['cpu-prof'])}`] : []);
     services.push(issuer.service);
-    const { service, http, publicUrl } = issuer;
+    cleanups.push(() => issuer.client.close());
+    const { service, publicUrl } = issuer;
+    const serviceCpu = () => processCpuSeconds(service.pid);
 
     let counter = 0;
     const keys = walletKeys(64);
-    const contextOn = (on: Issuer, stats: StepStats): FlowContext => ({ http: on.http, publicUrl: on.publicUrl, apiKey: on.apiKey, configurationId: on.configurationId, keys, stats });
+    const contextOn = (on: Issuer, stats: StepStats): FlowContext => ({ client: on.client, publicUrl: on.publicUrl, configurationId: on.configurationId, keys, stats });
     const context = (stats: StepStats) => contextOn(issuer, stats);
     const onService = (name: string, task: (ctx: FlowContext) => Promise<boolean>, c = fixedConcurrency) =>
-      new Phase(name, service.cpuSeconds, (stats) => task(context(stats)), c, log);
+      new Phase(name, serviceCpu, (stats) => task(context(stats)), c, log);
     const flowTask = (ctx: FlowContext) => walletFlow(ctx, counter++);
     const offerTask = async (ctx: FlowContext) => Boolean(await createOffer(ctx, counter++));
 
     log(`warming up (${warmup} s)…`);
     await runClosedLoop({ concurrency, seconds: warmup, task: () => flowTask(context(new StepStats())) });
-    const rssAfterWarmup = await service.rssBytes();
+    const rssAfterWarmup = await processRssBytes(service.pid);
 
     const phases: Phase[] = [];
     const results: Record<string, unknown> = {};
@@ -264,7 +236,7 @@ async function main() {
       phases.push(offers);
       if (!args['no-ceilings']) {
         // Ceiling 1 runs as its own process beside the (then idle) service, on the same database and pool size.
-        const ceiling = await startProcess('bench/ceiling-http.ts', { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: String(poolSize) }, await freePort(), '/ready');
+        const ceiling = await spawnService('bench/ceiling-http.ts', { env: { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: String(poolSize) }, readyPath: '/ready' });
         services.push(ceiling);
         const ceilingHttp = new Pool(ceiling.url, { connections });
         cleanups.push(() => ceilingHttp.close());
@@ -281,7 +253,7 @@ async function main() {
           return true;
         };
         await runClosedLoop({ concurrency, seconds: warmup, task: () => insert(new StepStats()) });
-        ceiling1 = new Phase('ceiling 1 (HTTP + one INSERT)', ceiling.cpuSeconds, insert, fixedConcurrency, log);
+        ceiling1 = new Phase('ceiling 1 (HTTP + one INSERT)', () => processCpuSeconds(ceiling.pid), insert, fixedConcurrency, log);
         phases.push(ceiling1);
       }
       pairs.push({ measured: offers, yardstick: ceiling1, ratio: 'offersOverCeiling1' });
@@ -315,16 +287,13 @@ async function main() {
       if (seedOffers > 0) {
         // Growth: the same flows against a second service on an empty database of the same server,
         // in the same rounds, so that the machine's drift between two separate runs does not decide.
-        const emptyDatabaseUrl = withDatabase(serverUrl, `${benchDatabase}_empty`);
-        await admin.query(`CREATE DATABASE ${benchDatabase}_empty`);
-        const emptyPool = new pg.Pool({ connectionString: emptyDatabaseUrl, max: 1 });
-        await migrate(emptyPool).finally(() => emptyPool.end());
-        const control = await startIssuer(emptyDatabaseUrl, connections);
+        const empty = await createDatabase(server.url, `${benchDatabase}_empty`, { migrate: true });
+        const control = await startService(empty.url, connections);
         services.push(control.service);
-        cleanups.push(() => control.http.close());
+        cleanups.push(() => control.client.close());
         const controlTask = (stats: StepStats) => walletFlow(contextOn(control, stats), counter++);
         await runClosedLoop({ concurrency, seconds: warmup, task: () => controlTask(new StepStats()) });
-        emptyTable = new Phase('flow on an empty table', control.service.cpuSeconds, controlTask, fixedConcurrency, log);
+        emptyTable = new Phase('flow on an empty table', () => processCpuSeconds(control.service.pid), controlTask, fixedConcurrency, log);
         phases.push(emptyTable);
         pairs.push({ measured: flow, yardstick: emptyTable, ratio: 'seededOverEmpty' });
       }
@@ -384,7 +353,7 @@ async function main() {
         seconds: duration * rounds,
         task: async () => {
           const offer = await createOffer(prepareCtx, counter++);
-          if (offer) codes.push(codeOf(offer.uri));
+          if (offer) codes.push(preAuthorizedCodeOf(offer.uri));
           return Boolean(offer);
         },
       });
@@ -409,10 +378,10 @@ async function main() {
       );
       results.memory = { flows: memoryFlows, seconds: round((performance.now() - started) / 1000, 1), errors: stats.errorCount };
     }
-    const rssAfterRun = await service.rssBytes();
+    const rssAfterRun = await processRssBytes(service.pid);
     report.rss = { afterWarmupMiB: round(rssAfterWarmup / 2 ** 20, 1), afterRunMiB: round(rssAfterRun / 2 ** 20, 1), ratio: round(rssAfterRun / rssAfterWarmup) };
-    await http.close();
-    report.stopExitCode = await service.stop();
+    await issuer.client.close();
+    report.stopExitCode = (await service.stop()).code;
     services.splice(services.indexOf(service), 1);
     if (seedOffers > 0) {
       const explainPool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
@@ -424,10 +393,8 @@ async function main() {
   } finally {
     for (const cleanup of cleanups) await cleanup().catch(() => {});
     for (const service of services) await service.stop().catch(() => {});
-    for (const database of [benchDatabase, `${benchDatabase}_empty`]) await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => {});
-    await admin.end();
-    await embedded?.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await dropDatabases(server.url, [benchDatabase, `${benchDatabase}_empty`]).catch(() => {});
+    await server.stop();
   }
 
   if (args.json) {

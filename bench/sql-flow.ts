@@ -8,6 +8,7 @@ import { storedSecret } from '../src/crypto/stored-secrets.js';
 import { redeemPreAuthorizedCode } from '../src/oauth/store.js';
 import { TOKEN_EVENTS } from '../src/oauth/token.js';
 import { createOffer } from '../src/offers/use-cases.js';
+import { preAuthorizedCodeOf } from '../test/support/client.js';
 
 /**
  * Ceiling 2: the database work of one complete flow, done straight through `pg` by calling the
@@ -20,7 +21,7 @@ export async function sqlFlow(ctx: AppContext, input: { apiKey: string; configur
   const principal = await authenticateApiKey(ctx, input.apiKey, undefined);
   if (!principal) throw new Error('API key not found');
   const offer = await createOffer(ctx, { requestId: randomUUID(), actor: principal.keyId }, { credentials: [input.configurationId], claims: input.claims });
-  const code = JSON.parse(decodeURIComponent(offer.uri.split('credential_offer=')[1]!)).grants['urn:ietf:params:oauth:grant-type:pre-authorized_code']['pre-authorized_code'];
+  const code = preAuthorizedCodeOf(offer.uri);
 
   // Token: one statement.
   const token = `bench-${randomUUID()}`;

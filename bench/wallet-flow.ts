@@ -1,8 +1,6 @@
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { Pool } from 'undici';
+import { OFFERS, credentialRequest, preAuthorizedCodeOf, type HttpResponse, type IssuerClient } from '../test/support/client.js';
 import type { StepStats } from './stats.js';
-
-export const PRE_AUTHORIZED_GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
 
 interface WalletKey {
   privateKey: KeyObject;
@@ -26,52 +24,40 @@ export function proofJwt(key: WalletKey, audience: string, nonce: string): strin
 }
 
 export interface FlowContext {
-  http: Pool;
+  /** The service's client over the bench's connection pool, as the issuer back-end's API key. */
+  client: IssuerClient;
   publicUrl: string;
-  apiKey: string;
   configurationId: string;
   keys: WalletKey[];
   stats: StepStats;
 }
 
-async function call(ctx: FlowContext, step: string, expected: number, options: { method: 'POST'; path: string; headers: Record<string, string>; body: string }) {
-  const started = performance.now();
+/**
+ * Records `response` under `step`: its latency (request sent to body read) when it has the
+ * `expected` status, a failure otherwise. Returns its parsed body, or undefined.
+ */
+function accepted(stats: StepStats, step: string, expected: number, response: HttpResponse) {
+  if (response.statusCode !== expected) {
+    stats.fail(step, `${response.statusCode} ${response.body}`);
+    return undefined;
+  }
   try {
-    const response = await ctx.http.request(options);
-    const text = await response.body.text();
-    const elapsed = performance.now() - started;
-    if (response.statusCode !== expected) {
-      ctx.stats.fail(step, `${response.statusCode} ${text}`);
-      return undefined;
-    }
-    ctx.stats.record(step, elapsed);
-    return JSON.parse(text);
+    const body = response.json();
+    stats.record(step, response.endedAt! - response.startedAt!);
+    return body;
   } catch (error) {
-    ctx.stats.fail(step, String(error));
+    stats.fail(step, String(error));
     return undefined;
   }
 }
 
 export async function createOffer(ctx: FlowContext, index: number) {
-  return call(ctx, 'offer', 201, {
-    method: 'POST',
-    path: '/v1/openid/offers/pre-authorized',
-    headers: { authorization: `Bearer ${ctx.apiKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ credentials: [ctx.configurationId], claims: { givenName: 'Ada', familyName: 'Lovelace', memberNumber: String(index) } }),
-  }) as Promise<{ uri: string } | undefined>;
-}
-
-export function codeOf(uri: string): string {
-  return JSON.parse(decodeURIComponent(uri.split('credential_offer=')[1]!)).grants[PRE_AUTHORIZED_GRANT]['pre-authorized_code'];
+  const body = { credentials: [ctx.configurationId], claims: { givenName: 'Ada', familyName: 'Lovelace', memberNumber: String(index) } };
+  return accepted(ctx.stats, 'offer', 201, await ctx.client.post(OFFERS, body)) as { uri: string } | undefined;
 }
 
 export async function redeem(ctx: FlowContext, code: string) {
-  return call(ctx, 'token', 200, {
-    method: 'POST',
-    path: '/v1/oauth/token',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: PRE_AUTHORIZED_GRANT, 'pre-authorized_code': code }).toString(),
-  }) as Promise<{ access_token: string } | undefined>;
+  return accepted(ctx.stats, 'token', 200, await ctx.client.requestToken({ 'pre-authorized_code': code })) as { access_token: string } | undefined;
 }
 
 /** offer → token → nonce → credential (with a real ES256 proof) → the SD-JWT VC parses. */
@@ -79,17 +65,13 @@ export async function walletFlow(ctx: FlowContext, index: number): Promise<boole
   const started = performance.now();
   const offer = await createOffer(ctx, index);
   if (!offer) return false;
-  const token = await redeem(ctx, codeOf(offer.uri));
+  const token = await redeem(ctx, preAuthorizedCodeOf(offer.uri));
   if (!token) return false;
-  const nonce = await call(ctx, 'nonce', 200, { method: 'POST', path: '/v1/openid/nonce', headers: {}, body: '' });
+  const nonce = accepted(ctx.stats, 'nonce', 200, await ctx.client.requestNonce());
   if (!nonce) return false;
   const key = ctx.keys[index % ctx.keys.length]!;
-  const credential = await call(ctx, 'credential', 200, {
-    method: 'POST',
-    path: '/v1/openid/credential',
-    headers: { authorization: `Bearer ${token.access_token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ credential_configuration_id: ctx.configurationId, proofs: { jwt: [proofJwt(key, ctx.publicUrl, nonce.c_nonce)] } }),
-  });
+  const request = credentialRequest(ctx.configurationId, [proofJwt(key, ctx.publicUrl, nonce.c_nonce)]);
+  const credential = accepted(ctx.stats, 'credential', 200, await ctx.client.requestCredential(token.access_token, request));
   if (!credential) return false;
   const sdJwt: string = credential.credentials?.[0]?.credential ?? '';
   const [jwt, ...disclosures] = sdJwt.split('~');

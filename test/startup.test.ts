@@ -4,33 +4,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../src/net.js';
+import { USERS, httpClient } from './support/client.js';
+import { spawnService } from './support/processes.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** `npm start` as a newcomer runs it: no DATABASE_URL, no keys, no secret; only a data directory and a port. */
-async function start(dataDir: string) {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stdout += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const url = `http://127.0.0.1:${port}`;
-  const started = Date.now();
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`exited early: ${stdout}`);
-    const ready = await fetch(`${url}/health/ready`).then((r) => r.status === 200, () => false);
-    if (ready && /vci-issuer is ready/.test(stdout)) break;
-    if (Date.now() - started > 30_000) throw new Error(`not ready within 30 s: ${stdout}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return { url, child, exited, output: () => stdout, readyAfterMs: Date.now() - started };
-}
+const start = (dataDir: string) =>
+  spawnService('src/main.ts', { env: { DATA_DIR: dataDir, LOG_LEVEL: 'warn' }, readyPath: '/health/ready', readyOutput: /vci-issuer is ready/, readyWithinMs: 30_000 });
 
 const dataDir = await mkdtemp(path.join(tmpdir(), 'vci-issuer-start-'));
 afterAll(() => rm(dataDir, { recursive: true, force: true }));
@@ -41,24 +22,22 @@ describe('npm start from a fresh clone (embedded PostgreSQL, no configuration)',
     expect(first.readyAfterMs).toBeLessThan(30_000);
     const key = /\n\s+(vci_[\w-]{43})\n/.exec(first.output())?.[1];
     expect(key, first.output()).toBeDefined();
-    const created = await fetch(`${first.url}/v1/users`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ claims: { name: 'kept' } }),
-    });
-    expect(created.status).toBe(201);
-    const { id } = await created.json();
-    first.child.kill('SIGINT');
-    expect(await first.exited).toBe(0);
+    const firstClient = httpClient(first.url, { key });
+    const { id } = await firstClient.createUser({ name: 'kept' });
+    await firstClient.close();
+    first.kill('SIGINT');
+    expect((await first.exited).code).toBe(0);
 
     const second = await start(dataDir);
     expect(second.output()).not.toMatch(/vci_[\w-]{43}/);
     expect(second.output()).toMatch(/admin API key printed on first start/);
-    const user = await fetch(`${second.url}/v1/users/${id}`, { headers: { authorization: `Bearer ${key}` } });
-    expect(user.status).toBe(200);
-    expect(await user.json()).toEqual({ id, claims: { name: 'kept' } });
-    second.child.kill('SIGTERM');
-    expect(await second.exited).toBe(0);
+    const secondClient = httpClient(second.url, { key });
+    const user = await secondClient.get(`${USERS}/${id}`);
+    await secondClient.close();
+    expect(user.statusCode).toBe(200);
+    expect(user.json()).toEqual({ id, claims: { name: 'kept' } });
+    second.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
   });
 
   it('NODE_ENV=production without SECRET exits non-zero naming SECRET', async () => {

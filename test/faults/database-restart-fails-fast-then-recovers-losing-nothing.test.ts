@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storedSecret } from '../../src/crypto/stored-secrets.js';
 import { SecretKeys } from '../../src/crypto/secrets.js';
-import { PROCESS_SECRET, spawnIssuer, type IssuerProcess } from '../support/issuer-process.js';
-import { FlowClient, Journal, type AckedOffer, createConfiguration, expectUnavailable, runLoad, send, sha256, sleep, violatedInvariants, type Outcome, type Target } from '../support/load.js';
-import { startOwnPostgres, type OwnPostgres } from '../support/own-postgres.js';
+import { PROCESS_SECRET, spawnIssuer, type IssuerProcess } from '../support/processes.js';
+import { FlowClient, Journal, type AckedOffer, createConfiguration, expectUnavailable, now, runLoad, sha256, sleep, violatedInvariants, type Outcome, type Target } from '../support/load.js';
+import { startOwnPostgres, type OwnPostgres } from '../support/databases.js';
 import { holderKey } from '../support/wallet.js';
 
 // Fault: PostgreSQL stops and starts again (same data, same port) while offers are created and wallets
@@ -24,7 +24,6 @@ afterAll(async () => {
   await postgres?.destroy();
 });
 
-const now = () => performance.timeOrigin + performance.now();
 const isSuccess = (o: Outcome) => o.status >= 200 && o.status < 300;
 
 describe('PostgreSQL restarts under load', () => {
@@ -60,7 +59,7 @@ describe('PostgreSQL restarts under load', () => {
     });
     const readiness: Outcome[] = [];
     const probe = runLoad(1, () => done, async () => {
-      readiness.push(await send(journal, 'ready', target, '/health/ready'));
+      readiness.push(await journal.record('ready', target, issuer.client.get('/health/ready', null)));
       await sleep(100);
     });
 

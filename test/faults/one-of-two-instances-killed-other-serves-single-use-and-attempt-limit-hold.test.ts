@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnIssuer, type IssuerProcess } from '../support/issuer-process.js';
-import { FlowClient, Journal, createConfiguration, runLoad, sleep, violatedInvariants, type AckedOffer, type Outcome, type Target } from '../support/load.js';
-import { startOwnPostgres, type OwnPostgres } from '../support/own-postgres.js';
+import { spawnIssuer, type IssuerProcess } from '../support/processes.js';
+import { FlowClient, Journal, createConfiguration, now, runLoad, sleep, violatedInvariants, type AckedOffer, type Outcome, type Target } from '../support/load.js';
+import { startOwnPostgres, type OwnPostgres } from '../support/databases.js';
 import { holderKey } from '../support/wallet.js';
 
 // Fault: two issuer processes on one database share the load (every wallet flow hops between them);
@@ -55,7 +55,7 @@ describe('two instances, one killed under load', () => {
       }
     });
     await sleep(1500);
-    killedAt = performance.timeOrigin + performance.now();
+    killedAt = now();
     b.kill('SIGKILL');
     await sleep(2000);
     done = true;

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretKeys } from '../../src/crypto/secrets.js';
 import { storedSecret } from '../../src/crypto/stored-secrets.js';
-import { PROCESS_SECRET, spawnIssuer, type IssuerProcess } from '../support/issuer-process.js';
+import { PROCESS_SECRET, spawnIssuer, type IssuerProcess } from '../support/processes.js';
 import { FlowClient, Journal, createConfiguration, runLoad, sha256, sleep, violatedInvariants, type Target } from '../support/load.js';
-import { startOwnPostgres, type OwnPostgres } from '../support/own-postgres.js';
+import { startOwnPostgres, type OwnPostgres } from '../support/databases.js';
 import { holderKey } from '../support/wallet.js';
 
 // Fault: the issuer process is killed with SIGKILL (no chance to clean up) while offers are created

@@ -1,9 +1,9 @@
 import { request } from 'node:http';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnIssuer, type IssuerProcess } from '../support/issuer-process.js';
+import { spawnIssuer, type IssuerProcess } from '../support/processes.js';
 import { FlowClient, Journal, createConfiguration, sleep, violatedInvariants, type Outcome, type Target } from '../support/load.js';
-import { startOwnPostgres, type OwnPostgres } from '../support/own-postgres.js';
+import { startOwnPostgres, type OwnPostgres } from '../support/databases.js';
 import { holderKey } from '../support/wallet.js';
 
 // Fault: SIGTERM while requests are in flight. To be sure they really are in flight inside the

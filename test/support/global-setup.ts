@@ -1,11 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { withDatabase } from '../../src/db/database.js';
-import { startEmbeddedPostgres } from '../../src/db/embedded.js';
-import { migrate } from '../../src/db/migrate.js';
+import { createDatabase, dropDatabases, startPostgresServer } from './databases.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -21,34 +15,16 @@ declare module 'vitest' {
  * server is used. Either way one migrated template database is made, and each test clones it.
  */
 export default async function setup(project: TestProject) {
-  let dataDir: string | undefined;
-  let embedded: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined;
-  let serverUrl = process.env.TEST_DATABASE_URL;
-  if (!serverUrl) {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'vci-issuer-test-'));
-    embedded = await startEmbeddedPostgres(dataDir);
-    serverUrl = embedded.url;
-  }
+  const server = await startPostgresServer(process.env.TEST_DATABASE_URL, 'vci-issuer-test-');
   const templateDatabase = `vci_template_${process.pid}_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${templateDatabase}`);
-  const pool = new pg.Pool({ connectionString: withDatabase(serverUrl, templateDatabase), max: 1 });
-  await migrate(pool);
-  await pool.end();
+  await createDatabase(server.url, templateDatabase, { migrate: true });
 
-  project.provide('serverUrl', serverUrl);
+  project.provide('serverUrl', server.url);
   project.provide('templateDatabase', templateDatabase);
 
   return async () => {
-    if (embedded) {
-      await admin.end();
-      await embedded.stop();
-      await rm(dataDir!, { recursive: true, force: true });
-      return;
-    }
-    const { rows } = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`${templateDatabase}%`]);
-    for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
-    await admin.end();
+    // The template and every clone of it; an embedded server goes with its data anyway.
+    if (!server.embedded) await dropDatabases(server.url, { prefix: templateDatabase });
+    await server.stop();
   };
 }

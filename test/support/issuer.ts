@@ -1,45 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import pg from 'pg';
+import type pg from 'pg';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { App, AppContext } from '../../src/context.js';
 import type { SecretKeys } from '../../src/crypto/secrets.js';
-import { withDatabase, type Db } from '../../src/db/database.js';
+import type { Db } from '../../src/db/database.js';
 import { createLogger } from '../../src/logger.js';
 import { freePort } from '../../src/net.js';
 import { startIssuer } from '../../src/server.js';
+import { IssuerClient, injectTransport } from './client.js';
+import { createDatabase, type CreatedDatabase } from './databases.js';
+import { Tables } from './tables.js';
 
 /** A fresh database cloned from the migrated template. */
-export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const serverUrl = inject('serverUrl');
+export async function createTestDatabase(): Promise<CreatedDatabase> {
   const template = inject('templateDatabase');
-  const name = `${template}_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
-        break;
-      } catch (error) {
-        // Two files cloning at the same instant: "source database is being accessed by other users".
-        if (attempt > 30 || (error as { code?: string }).code !== '55006') throw error;
-        await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
-      }
-    }
-  } finally {
-    await admin.end();
-  }
-  return {
-    url: withDatabase(serverUrl, name),
-    async drop() {
-      const client = new pg.Client({ connectionString: serverUrl });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
-    },
-  };
+  return createDatabase(inject('serverUrl'), `${template}_${randomBytes(6).toString('hex')}`, { template });
 }
 
 export interface TestIssuer {
@@ -49,6 +26,10 @@ export interface TestIssuer {
   database: { pool: pg.Pool; db: Db };
   databaseUrl: string;
   adminKey: string;
+  /** The management API (as the admin) and the wallet endpoints, through app.inject. */
+  client: IssuerClient;
+  /** What its tables hold. */
+  tables: Tables;
   secrets: SecretKeys;
   /** Every log line the app wrote. */
   logs: string[];
@@ -99,6 +80,8 @@ export async function startTestIssuer(
     database: { pool: issuer.ctx.pool, db: issuer.ctx.db },
     databaseUrl,
     adminKey,
+    client: new IssuerClient(injectTransport(issuer.app), adminKey),
+    tables: new Tables(issuer.ctx.pool),
     secrets: issuer.ctx.secrets,
     logs,
     url: issuer.url,

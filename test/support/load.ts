@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { expect } from 'vitest';
-import { PROCESS_ADMIN_KEY, PROCESS_PUBLIC_URL, type IssuerProcess } from './issuer-process.js';
-import { PRE_AUTHORIZED_GRANT } from './flow.js';
+import { CONFIGURATIONS, OFFERS, credentialRequest, preAuthorizedCodeOf, type HttpResponse } from './client.js';
+import { PROCESS_PUBLIC_URL, type IssuerProcess } from './processes.js';
 import { proofJwt, type HolderKey } from './wallet.js';
 
 // Wallet flows and management calls over real HTTP against issuer processes, with every response
@@ -44,6 +44,30 @@ export class Journal {
   /** Redemptions that got no answer or a 5xx: the client cannot know whether the code was consumed. */
   readonly uncertainRedemptions: AckedOffer[] = [];
 
+  /** Waits for a request's answer (or its absence) and writes it down. */
+  async record(step: Step, target: Target, sending: Promise<HttpResponse>): Promise<Outcome> {
+    const response = await sending;
+    let body: unknown = response.body;
+    try {
+      body = JSON.parse(response.body);
+    } catch {
+      // not JSON: kept as text
+    }
+    const retryAfter = response.headers['retry-after'];
+    const outcome: Outcome = {
+      step,
+      instance: target.name,
+      status: response.statusCode,
+      ...(response.failure && { failure: response.failure }),
+      body,
+      retryAfter: retryAfter === undefined ? null : String(retryAfter),
+      startedAt: response.startedAt!,
+      endedAt: response.endedAt!,
+    };
+    this.outcomes.push(outcome);
+    return outcome;
+  }
+
   between(from: number, to: number): Outcome[] {
     return this.outcomes.filter((o) => o.startedAt >= from && o.startedAt < to);
   }
@@ -60,37 +84,8 @@ export class Journal {
 }
 
 export const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
-const now = () => performance.timeOrigin + performance.now();
-
-/** One HTTP request; never throws: network failures and timeouts become outcomes too. */
-export async function send(
-  journal: Journal,
-  step: Step,
-  target: Target,
-  path: string,
-  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
-  timeoutMs = 10_000,
-): Promise<Outcome> {
-  const startedAt = now();
-  let outcome: Outcome;
-  try {
-    const response = await target.process.fetch(path, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-    const text = await response.text();
-    let body: unknown = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // not JSON: kept as text
-    }
-    outcome = { step, instance: target.name, status: response.status, body, retryAfter: response.headers.get('retry-after'), startedAt, endedAt: now() };
-  } catch (error) {
-    const name = (error as Error).name;
-    const failure = name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'network';
-    outcome = { step, instance: target.name, status: 0, failure, body: String((error as Error).cause ?? error), retryAfter: null, startedAt, endedAt: now() };
-  }
-  journal.outcomes.push(outcome);
-  return outcome;
-}
+/** The clock of every outcome's startedAt and endedAt. */
+export const now = () => performance.now();
 
 /** Runs `task` in `workers` parallel loops until `until()` is true (checked before each iteration). */
 export async function runLoad(workers: number, until: () => boolean, task: (worker: number, iteration: number) => Promise<unknown>): Promise<void> {
@@ -103,44 +98,30 @@ export async function runLoad(workers: number, until: () => boolean, task: (work
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A wallet and an issuer back-end, both speaking real HTTP to issuer processes. */
+/** A wallet and an issuer back-end (as the processes' ADMIN_API_KEY), both speaking real HTTP to issuer processes. */
 export class FlowClient {
   constructor(
     readonly journal: Journal,
     readonly configurationId: string,
     readonly holder: HolderKey,
-    readonly apiKey = PROCESS_ADMIN_KEY,
   ) {}
 
   async createOffer(target: Target, options: { txCode?: boolean } = {}): Promise<AckedOffer | undefined> {
-    const outcome = await send(this.journal, 'offer', target, '/v1/openid/offers/pre-authorized', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${this.apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        credentials: [this.configurationId],
-        claims: { name: 'Ada' },
-        ...(options.txCode && { transactionCodeConfiguration: {} }),
-      }),
-    });
+    const body = { credentials: [this.configurationId], claims: { name: 'Ada' }, ...(options.txCode && { transactionCodeConfiguration: {} }) };
+    const outcome = await this.journal.record('offer', target, target.process.client.post(OFFERS, body));
     if (outcome.status !== 201) return undefined;
-    const body = outcome.body as { id: string; uri: string; transactionCode?: number };
-    const decoded = JSON.parse(decodeURIComponent(body.uri.split('credential_offer=')[1]!));
+    const created = outcome.body as { id: string; uri: string; transactionCode?: number };
     const offer: AckedOffer = {
-      id: body.id,
-      code: decoded.grants[PRE_AUTHORIZED_GRANT]['pre-authorized_code'],
-      ...(body.transactionCode !== undefined && { txCode: String(body.transactionCode) }),
+      id: created.id,
+      code: preAuthorizedCodeOf(created.uri),
+      ...(created.transactionCode !== undefined && { txCode: String(created.transactionCode) }),
     };
     this.journal.offers.push(offer);
     return offer;
   }
 
   async redeem(target: Target, offer: AckedOffer, txCode = offer.txCode): Promise<Outcome & { token?: string }> {
-    const form = new URLSearchParams({ grant_type: PRE_AUTHORIZED_GRANT, 'pre-authorized_code': offer.code, ...(txCode !== undefined && { tx_code: txCode }) });
-    const outcome = await send(this.journal, 'token', target, '/v1/oauth/token', {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: form.toString(),
-    });
+    const outcome = await this.journal.record('token', target, target.process.client.requestToken({ 'pre-authorized_code': offer.code, tx_code: txCode }));
     if (outcome.status === 0 || outcome.status >= 500) this.journal.uncertainRedemptions.push(offer);
     if (outcome.status !== 200) return outcome;
     const token = (outcome.body as { access_token: string }).access_token;
@@ -149,17 +130,13 @@ export class FlowClient {
   }
 
   async nonce(target: Target): Promise<string | undefined> {
-    const outcome = await send(this.journal, 'nonce', target, '/v1/openid/nonce', { method: 'POST' });
+    const outcome = await this.journal.record('nonce', target, target.process.client.requestNonce());
     return outcome.status === 200 ? (outcome.body as { c_nonce: string }).c_nonce : undefined;
   }
 
   async credential(target: Target, offerId: string, token: string, nonce: string): Promise<Outcome & { credential?: string }> {
     const jwt = await proofJwt(this.holder, { aud: PROCESS_PUBLIC_URL, nonce });
-    const outcome = await send(this.journal, 'credential', target, '/v1/openid/credential', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ credential_configuration_id: this.configurationId, proofs: { jwt: [jwt] } }),
-    });
+    const outcome = await this.journal.record('credential', target, target.process.client.requestCredential(token, credentialRequest(this.configurationId, [jwt])));
     if (outcome.status !== 200) return outcome;
     const credential = (outcome.body as { credentials: { credential: string }[] }).credentials[0]!.credential;
     this.journal.credentials.push({ offerId, token, credential });
@@ -181,11 +158,8 @@ export class FlowClient {
 
 /** Creates a credential configuration through the management API; returns its id. */
 export async function createConfiguration(journal: Journal, target: Target): Promise<string> {
-  const outcome = await send(journal, 'configuration', target, '/v2/credentials/sd-jwt/configurations', {
-    method: 'POST',
-    headers: { authorization: `Bearer ${PROCESS_ADMIN_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ type: 'https://credentials.example.com/fault', claimMappings: { name: { mapFrom: 'claims.name', required: true } } }),
-  });
+  const body = { type: 'https://credentials.example.com/fault', claimMappings: { name: { mapFrom: 'claims.name', required: true } } };
+  const outcome = await journal.record('configuration', target, target.process.client.post(CONFIGURATIONS, body));
   expect(outcome.status, `${JSON.stringify(outcome.body)}\n${target.process.output().slice(-5000)}`).toBe(201);
   return (outcome.body as { id: string }).id;
 }
