@@ -86,6 +86,14 @@ describe('InvalidatedCache', () => {
     expect(calls).toBe(2);
   });
 
+  it('keeps a value out when cacheIf refuses it, and still returns it', async () => {
+    const cache = new InvalidatedCache<string>(new Listening(), 'topic');
+    const { calls, load } = loader((key) => key.toUpperCase());
+    const notAdmin = (value: string) => value !== 'ADMIN';
+    for (const key of ['admin', 'admin', 'issuer', 'issuer']) expect(await cache.get(key, load(key), notAdmin)).toBe(key.toUpperCase());
+    expect(calls).toEqual(['admin', 'admin', 'issuer']);
+  });
+
   it('is not trusted, nor filled, while the listening connection is down', async () => {
     const invalidations = new Listening();
     const cache = new InvalidatedCache<string>(invalidations, 'topic');
