@@ -11,7 +11,7 @@ import { keyRoutes } from './keys/routes.js';
 import { metadataRoutes } from './metadata/routes.js';
 import { offerRoutes } from './offers/routes.js';
 import { apiKeyAuth } from './plugins/api-key-auth.js';
-import { gracefulClose } from './plugins/graceful-close.js';
+import { connections } from './plugins/connections.js';
 import { inputLimits } from './plugins/input-limits.js';
 import { managementErrors } from './plugins/management-errors.js';
 import { openApi } from './plugins/openapi.js';
@@ -29,7 +29,7 @@ export async function buildApp(ctx: AppContext, options: { logger?: Logger | fal
 
   await app.register(securityHeaders);
   await app.register(requestLogging);
-  await app.register(gracefulClose);
+  await app.register(connections);
   await app.register(inputLimits);
   await app.register(apiKeyAuth);
   await app.register(managementErrors);

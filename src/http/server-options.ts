@@ -20,9 +20,16 @@ const isWalletPath = (path: string) => Object.values(WALLET_PATHS).some((walletP
 export function serverOptions(config: Config, logger: Logger | false | undefined): FastifyServerOptions {
   const walletPrefix = new URL(config.publicUrl).pathname.replace(/\/$/, '');
   const securityHeaders = securityHeaderValues(config);
+  const requestTimeout = config.http.requestTimeoutSeconds * 1000;
   return {
     loggerInstance: (logger || undefined) as FastifyBaseLogger | undefined,
     bodyLimit: BODY_LIMIT_BYTES,
+    // A request must arrive whole (headers and body) within REQUEST_TIMEOUT_SECONDS, its headers within
+    // 10 s of them; past that Node answers 408 and closes the connection. Node checks once per
+    // interval, so the interval is kept well under the timeout.
+    requestTimeout,
+    // Passed to http.createServer; Fastify's types do not name this option.
+    ...({ http: { headersTimeout: Math.min(requestTimeout, 10_000), connectionsCheckingInterval: Math.min(1000, requestTimeout / 2) } } as object),
     // One log line per request, written by plugins/request-logging.ts.
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
