@@ -33,7 +33,8 @@ function formatConfigurationRoutes(app: App, format: CredentialFormat) {
     },
     async (request) => {
       const { limit, cursor } = request.query;
-      return toPage(await listConfigurations(app.ctx, format, { limit, beforeSeq: decodeCursor(cursor) }), limit, toConfiguration);
+      const { rows, more } = await listConfigurations(app.ctx, format, { limit, beforeSeq: decodeCursor(cursor) });
+      return toPage(rows, limit, toConfiguration, more);
     },
   );
 

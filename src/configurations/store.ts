@@ -1,5 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import type { Db, Tx } from '../db/database.js';
+import { withinPageBytes } from '../db/pages.js';
 import type { Database } from '../db/schema.js';
 import type { ConfigurationInput, ConfigurationRecord } from '../formats/format.js';
 
@@ -60,10 +61,11 @@ export async function findConfiguration(db: Db | Tx, id: string, format?: string
   return row && toConfiguration(row);
 }
 
+/** Newest first, within PAGE_BYTES. */
 export async function listConfigurations(db: Db, page: { format: string; limit: number; beforeSeq?: string }) {
   let query = db.selectFrom('credential_configurations').selectAll().where('format', '=', page.format);
   if (page.beforeSeq) query = query.where('seq', '<', page.beforeSeq);
-  return query.orderBy('seq', 'desc').limit(page.limit + 1).execute();
+  return withinPageBytes(db, query.orderBy('seq', 'desc').limit(page.limit + 1), page.limit);
 }
 
 export async function listAllConfigurations(db: Db): Promise<ConfigurationRecord[]> {

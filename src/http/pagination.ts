@@ -24,12 +24,15 @@ export function decodeCursor(cursor: string | undefined, location: 'query' | 'bo
   return seq;
 }
 
-/** Turns `limit + 1` rows (fetched newest first) into a page. */
-export function toPage<Row extends { seq: string }, Out>(rows: Row[], limit: number, map: (row: Row) => Out) {
+/**
+ * Turns `limit + 1` rows (fetched newest first) into a page. `more` says whether rows follow when the
+ * store cut the page short itself (see db/pages.ts); otherwise the extra row says it.
+ */
+export function toPage<Row extends { seq: string }, Out>(rows: Row[], limit: number, map: (row: Row) => Out, more = rows.length > limit) {
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return {
     data: page.map(map),
-    nextCursor: rows.length > limit && last ? Buffer.from(`s${last.seq}`).toString('base64url') : null,
+    nextCursor: more && last ? Buffer.from(`s${last.seq}`).toString('base64url') : null,
   };
 }

@@ -23,7 +23,8 @@ export async function userRoutes(app: App) {
     { config: { roles: ALL_ISSUERS }, schema: { tags, summary: 'List users', querystring: pageQuerySchema, response: { 200: pageSchema(userSchema) } } },
     async (request) => {
       const { limit, cursor } = request.query;
-      return toPage(await listUsers(app.ctx, { limit, beforeSeq: decodeCursor(cursor) }), limit, withoutSeq);
+      const { rows, more } = await listUsers(app.ctx, { limit, beforeSeq: decodeCursor(cursor) });
+      return toPage(rows, limit, withoutSeq, more);
     },
   );
 
@@ -40,7 +41,8 @@ export async function userRoutes(app: App) {
     },
     async (request) => {
       const { limit, cursor, claims } = request.body;
-      return toPage(await listUsers(app.ctx, { limit, claims, beforeSeq: decodeCursor(cursor, 'body') }), limit, withoutSeq);
+      const { rows, more } = await listUsers(app.ctx, { limit, claims, beforeSeq: decodeCursor(cursor, 'body') });
+      return toPage(rows, limit, withoutSeq, more);
     },
   );
 

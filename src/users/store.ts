@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db, Tx } from '../db/database.js';
+import { withinPageBytes } from '../db/pages.js';
 import type { Claims } from '../claims/claim-data.js';
 import type { User } from './schemas.js';
 
@@ -41,11 +42,11 @@ export async function deleteUser(db: Tx, id: string): Promise<{ revokedOffers: n
   return rows[0]!.deleted ? { revokedOffers: rows[0]!.revoked } : undefined;
 }
 
-/** Newest first; with `claims`, only users whose claims contain them exactly (jsonb containment, GIN-indexed). */
+/** Newest first, within PAGE_BYTES; with `claims`, only users whose claims contain them exactly (jsonb containment, GIN-indexed). */
 export async function listUsers(db: Db, page: { limit: number; beforeSeq?: string; claims?: Claims }) {
   let query = db.selectFrom('users').select(['id', 'seq', 'claims']);
   if (page.beforeSeq) query = query.where('seq', '<', page.beforeSeq);
   if (page.claims) query = query.where('claims', '@>', JSON.stringify(page.claims) as never);
-  const rows = await query.orderBy('seq', 'desc').limit(page.limit + 1).execute();
-  return rows.map((row) => ({ ...toUser(row), seq: row.seq }));
+  const { rows, more } = await withinPageBytes(db, query.orderBy('seq', 'desc').limit(page.limit + 1), page.limit);
+  return { rows: rows.map((row) => ({ ...toUser(row), seq: row.seq })), more };
 }
