@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestIssuer, type TestIssuer } from './support/issuer.js';
-import { USERS, expectBadRequest, management } from './support/management.js';
+import { USERS, type IssuerClient } from './support/client.js';
+import { expectBadRequest } from './support/expectations.js';
 
 let issuer: TestIssuer;
-let api: ReturnType<typeof management>;
+let api: IssuerClient;
 beforeAll(async () => {
   issuer = await startTestIssuer();
-  api = management(issuer);
+  api = issuer.client;
 });
 afterAll(() => issuer.close());
 
@@ -65,7 +66,7 @@ describe('users: CRUD', () => {
   });
 
   it('validates the body and writes nothing on error', async () => {
-    const before = await api.count('users');
+    const before = await issuer.tables.count('users');
     expectBadRequest(await api.post(USERS, { claims: 'Ada' }), ['claims']);
     expectBadRequest(await api.post(USERS, { claims: ['Ada'] }), ['claims']);
     expectBadRequest(await api.post(USERS, { claims: null }), ['claims']);
@@ -73,7 +74,7 @@ describe('users: CRUD', () => {
     expectBadRequest(await api.post(USERS, { claims: { ['n'.repeat(257)]: 1 } }), [`claims.${'n'.repeat(257)}`]);
     const unknown = expectBadRequest(await api.post(USERS, { claims: {}, id: randomUUID() }), ['id']);
     expect(unknown.details[0]!.msg).toContain('id');
-    expect(await api.count('users')).toBe(before);
+    expect(await issuer.tables.count('users')).toBe(before);
   });
 
   it('replaces claims with PUT (not a merge)', async () => {
@@ -127,7 +128,7 @@ describe('users: CRUD', () => {
       seen.push(...page.data.map((u) => u.id));
       cursor = page.nextCursor;
     } while (cursor);
-    const total = await api.count('users');
+    const total = await issuer.tables.count('users');
     expect(seen).toHaveLength(total);
     expect(new Set(seen).size).toBe(total);
     expect(seen.slice(0, 5)).toEqual([...created].reverse());

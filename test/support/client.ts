@@ -204,7 +204,7 @@ export class IssuerClient {
     return this.call('GET', path, undefined, key);
   }
 
-  post(path: string, payload: unknown, key?: string | null, headers?: Record<string, string>) {
+  post(path: string, payload?: unknown, key?: string | null, headers?: Record<string, string>) {
     return this.call('POST', path, payload, key, headers);
   }
 
