@@ -7,7 +7,8 @@ import { ensureActiveKey, publishedJwks, rotateKey, type IssuerKey } from '../sr
 import { loadSigningKey } from '../src/keys/signing-key.js';
 import { ISSUER_KEY_TOPIC } from '../src/keys/store.js';
 import * as x509 from '@peculiar/x509';
-import { bearer, startTestIssuer, type TestIssuer } from './support/issuer.js';
+import { EVENTS, ISSUER_KEYS } from './support/client.js';
+import { startTestIssuer, type TestIssuer } from './support/issuer.js';
 
 let issuer: TestIssuer;
 beforeAll(async () => {
@@ -16,7 +17,6 @@ beforeAll(async () => {
 afterAll(() => issuer.close());
 
 const ctx = () => issuer.app.ctx;
-const admin = () => bearer(issuer.adminKey);
 const audit = { requestId: 'keys-test', actor: null };
 
 interface KeyItem {
@@ -30,7 +30,7 @@ interface KeyItem {
 }
 
 async function listKeys(): Promise<KeyItem[]> {
-  const response = await issuer.app.inject({ url: '/v1/issuer/keys', headers: admin() });
+  const response = await issuer.client.get(ISSUER_KEYS);
   expect(response.statusCode).toBe(200);
   return response.json().data;
 }
@@ -185,7 +185,7 @@ describe('signing', () => {
     expect(await loadSigningKey(ctx())).toBe(first);
     const second = await startTestIssuer({ databaseUrl: issuer.databaseUrl });
     try {
-      const rotated = await second.app.inject({ method: 'POST', url: '/v1/issuer/keys/rotate', headers: bearer(second.adminKey) });
+      const rotated = await second.client.post(`${ISSUER_KEYS}/rotate`);
       expect(rotated.statusCode).toBe(201);
       await vi.waitFor(async () => expect((await loadSigningKey(ctx())).kid).toBe(rotated.json().kid), { timeout: 5000, interval: 20 });
     } finally {
@@ -219,7 +219,7 @@ describe('rotation', () => {
     await recordIssuance(old.kid, expiresAt);
     await recordIssuance(old.kid, new Date(Date.now() - DAY));
 
-    const response = await issuer.app.inject({ method: 'POST', url: '/v1/issuer/keys/rotate', headers: admin() });
+    const response = await issuer.client.post(`${ISSUER_KEYS}/rotate`);
     expect(response.statusCode).toBe(201);
     const created: KeyItem = response.json();
     expect(created).toMatchObject({ status: 'active', retiredAt: null, publishUntil: null });
@@ -269,12 +269,7 @@ describe('rotation', () => {
 describe('replacing the key', () => {
   it('accepts a PKCS#8 key with its chain and signs with it, without the root in x5c', async () => {
     const upload = await externalChain();
-    const response = await issuer.app.inject({
-      method: 'PUT',
-      url: '/v1/issuer/keys',
-      headers: admin(),
-      payload: { privateKeyPem: upload.privateKeyPem, certificateChainPem: upload.certificateChainPem },
-    });
+    const response = await issuer.client.put(ISSUER_KEYS, { privateKeyPem: upload.privateKeyPem, certificateChainPem: upload.certificateChainPem });
     expect(response.statusCode).toBe(200);
     const key: KeyItem = response.json();
     const expectedKid = await calculateJwkThumbprint(await webcrypto.subtle.exportKey('jwk', upload.keys.publicKey));
@@ -289,12 +284,7 @@ describe('replacing the key', () => {
     const jwk = (await publishedJwks(ctx())).keys.find((k) => k.kid === expectedKid)!;
     expect(jwk.x5c).toEqual([base64(upload.certs.leaf), base64(upload.certs.intermediate)]);
 
-    const again = await issuer.app.inject({
-      method: 'PUT',
-      url: '/v1/issuer/keys',
-      headers: admin(),
-      payload: { privateKeyPem: upload.privateKeyPem, certificateChainPem: upload.certificateChainPem },
-    });
+    const again = await issuer.client.put(ISSUER_KEYS, { privateKeyPem: upload.privateKeyPem, certificateChainPem: upload.certificateChainPem });
     expect(again.statusCode).toBe(409);
     expect(again.json()).toMatchObject({ code: 'Conflict' });
   });
@@ -302,7 +292,7 @@ describe('replacing the key', () => {
   it('keeps a chain that stops below the root whole', async () => {
     const upload = await externalChain();
     const chain = [upload.certs.leaf, upload.certs.intermediate].map((cert) => cert.toString('pem')).join('\n');
-    const response = await issuer.app.inject({ method: 'PUT', url: '/v1/issuer/keys', headers: admin(), payload: { privateKeyPem: upload.privateKeyPem, certificateChainPem: chain } });
+    const response = await issuer.client.put(ISSUER_KEYS, { privateKeyPem: upload.privateKeyPem, certificateChainPem: chain });
     expect(response.statusCode).toBe(200);
     expect((await loadSigningKey(ctx())).x5c).toEqual([base64(upload.certs.leaf), base64(upload.certs.intermediate)]);
   });
@@ -336,7 +326,7 @@ describe('replacing the key', () => {
     ];
     const before = (await ensureActiveKey(ctx())).kid;
     for (const [name, payload, param] of cases) {
-      const response = await issuer.app.inject({ method: 'PUT', url: '/v1/issuer/keys', headers: admin(), payload });
+      const response = await issuer.client.put(ISSUER_KEYS, payload);
       expect(response.statusCode, name).toBe(400);
       const body = response.json();
       expect(body, name).toMatchObject({ code: 'BadRequest', details: [{ location: 'body', param, msg: expect.any(String) }] });
@@ -345,34 +335,18 @@ describe('replacing the key', () => {
   });
 
   it('validates the body shape', async () => {
-    const missing = await issuer.app.inject({ method: 'PUT', url: '/v1/issuer/keys', headers: admin(), payload: { privateKeyPem: 'x', extra: 1 } });
+    const missing = await issuer.client.put(ISSUER_KEYS, { privateKeyPem: 'x', extra: 1 });
     expect(missing.statusCode).toBe(400);
     expect(missing.json().details.map((d: { param: string }) => d.param).sort()).toEqual(['certificateChainPem', 'extra']);
-    const huge = await issuer.app.inject({ method: 'PUT', url: '/v1/issuer/keys', headers: admin(), payload: { privateKeyPem: 'x'.repeat(20_000), certificateChainPem: 'x' } });
+    const huge = await issuer.client.put(ISSUER_KEYS, { privateKeyPem: 'x'.repeat(20_000), certificateChainPem: 'x' });
     expect(huge.statusCode).toBe(400);
     expect(huge.json().details[0]).toMatchObject({ param: 'privateKeyPem' });
   });
 });
 
-describe('access and events', () => {
-  it('needs an admin key', async () => {
-    const created = await issuer.app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin(), payload: { name: 'auditor', role: 'auditor' } });
-    const auditor = bearer(created.json().key);
-    const requests = [
-      { method: 'GET' as const, url: '/v1/issuer/keys' },
-      { method: 'PUT' as const, url: '/v1/issuer/keys', payload: { privateKeyPem: 'x', certificateChainPem: 'y' } },
-      { method: 'POST' as const, url: '/v1/issuer/keys/rotate' },
-    ];
-    for (const request of requests) {
-      expect((await issuer.app.inject(request)).statusCode, request.url).toBe(401);
-      const forbidden = await issuer.app.inject({ ...request, headers: auditor });
-      expect(forbidden.statusCode, request.url).toBe(403);
-      expect(forbidden.json()).toMatchObject({ code: 'Forbidden' });
-    }
-  });
-
+describe('what is listed and recorded', () => {
   it('lists keys without private material', async () => {
-    const response = await issuer.app.inject({ url: '/v1/issuer/keys', headers: admin() });
+    const response = await issuer.client.get(ISSUER_KEYS);
     expect(response.body).not.toMatch(/PRIVATE KEY|"d":/);
     const { rows } = await issuer.database.pool.query('SELECT count(*)::int AS n FROM issuer_keys');
     expect(response.json().data).toHaveLength(rows[0].n);
@@ -380,10 +354,10 @@ describe('access and events', () => {
 
   it('records rotations and replacements, successful or not', async () => {
     const before = await loadSigningKey(ctx());
-    const rotated = (await issuer.app.inject({ method: 'POST', url: '/v1/issuer/keys/rotate', headers: admin() })).json() as KeyItem;
-    await issuer.app.inject({ method: 'PUT', url: '/v1/issuer/keys', headers: admin(), payload: { privateKeyPem: 'not a key', certificateChainPem: 'nope' } });
+    const rotated = (await issuer.client.post(`${ISSUER_KEYS}/rotate`)).json() as KeyItem;
+    await issuer.client.put(ISSUER_KEYS, { privateKeyPem: 'not a key', certificateChainPem: 'nope' });
 
-    const events = async (types: string) => (await issuer.app.inject({ url: `/v1/analytics/events?types=${types}&limit=1`, headers: admin() })).json().data;
+    const events = async (types: string) => (await issuer.client.get(`${EVENTS}?types=${types}&limit=1`)).json().data;
     const [rotateSuccess] = await events('ISSUER_KEY_ROTATE_SUCCESS');
     expect(rotateSuccess).toMatchObject({ category: 'IssuerKey', actor: 'env:ADMIN_API_KEY', data: { kid: rotated.kid, retiredKid: before.kid } });
     const [replaceSuccess] = await events('ISSUER_KEY_REPLACE_SUCCESS');

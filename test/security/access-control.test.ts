@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLES, type Role } from '../../src/auth/roles.js';
-import { createConfiguration, createOffer, requestToken } from '../support/flow.js';
+import { CONFIGURATIONS, OFFERS, credentialRequest, type IssuerClient, type Method } from '../support/client.js';
 import { expectDocumentedRejection } from '../support/hostile.js';
 import { bearer, startTestIssuer, type TestIssuer } from '../support/issuer.js';
-import { management } from '../support/management.js';
 import { holderKey, proofJwt } from '../support/wallet.js';
 
 // Who gets in: every management route against every kind of credential, generated from the same
@@ -15,7 +14,7 @@ import { holderKey, proofJwt } from '../support/wallet.js';
 const PUBLIC_URL = 'https://issuer.example.com';
 
 let issuer: TestIssuer;
-let api: ReturnType<typeof management>;
+let api: IssuerClient;
 const active = {} as Record<Role, string>;
 const revoked = {} as Record<Role, string>;
 let accessToken: string;
@@ -25,19 +24,16 @@ let configurationId: string;
 
 beforeAll(async () => {
   issuer = await startTestIssuer({ publicUrl: PUBLIC_URL });
-  api = management(issuer);
+  api = issuer.client;
   for (const role of ROLES) {
     active[role] = (await api.createKey(role, `active ${role}`)).key;
     const gone = await api.createKey(role, `revoked ${role}`);
     expect((await api.del(`/v1/api-keys/${gone.id}`)).statusCode).toBe(204);
     revoked[role] = gone.key;
   }
-  configurationId = await createConfiguration(issuer);
-  const offer = await createOffer(issuer, { credentials: [configurationId] });
-  const token = (await requestToken(issuer, { 'pre-authorized_code': offer.code })).json();
-  accessToken = token.access_token;
-  cNonce = token.c_nonce;
-  preAuthorizedCode = (await createOffer(issuer, { credentials: [configurationId] })).code;
+  configurationId = (await api.createConfiguration()).id;
+  ({ token: accessToken, cNonce } = await api.startSession({ credentials: [configurationId] }));
+  preAuthorizedCode = (await api.createOffer({ credentials: [configurationId] })).code;
 });
 afterAll(() => issuer.close());
 
@@ -101,8 +97,7 @@ describe('role × route matrix', () => {
     for (const route of routes) {
       const url = route.url.replace(/:\w+/g, () => randomUUID());
       const payload = ['POST', 'PUT', 'PATCH'].includes(route.method) ? {} : undefined;
-      const call = (headers: Record<string, string>) =>
-        issuer.app.inject({ method: route.method as 'GET', url, headers, ...(payload !== undefined && { payload }) });
+      const call = (headers: Record<string, string>) => api.call(route.method as Method, url, payload, null, headers);
       for (const [label, headers] of refused) {
         const response = await call(headers);
         const name = `${routeKey(route)} with ${label}`;
@@ -125,42 +120,61 @@ describe('role × route matrix', () => {
   });
 
   it('a refused request changes nothing; a 401 leaves no event (no one unauthenticated can fill the log), a 403 its FAIL', async () => {
-    const before = await api.counts();
+    const before = await issuer.tables.counts();
     const { rows: seq } = await issuer.database.pool.query<{ max: string }>('SELECT coalesce(max(seq), 0) AS max FROM events');
     for (const key of [revoked.admin, accessToken, active.auditor]) {
-      const response = await api.post('/v1/openid/offers/pre-authorized', { credentials: [configurationId], claims: { name: 'x' } }, key);
+      const response = await api.post(OFFERS, { credentials: [configurationId], claims: { name: 'x' } }, key);
       expect(response.statusCode).toBe(key === active.auditor ? 403 : 401);
     }
-    expect(await api.counts()).toEqual(before);
+    expect(await issuer.tables.counts()).toEqual(before);
     const { rows: events } = await issuer.database.pool.query<{ type: string; actor: string | null }>('SELECT type, actor FROM events WHERE seq > $1 ORDER BY seq', [seq[0]!.max]);
     expect(events.map((event) => event.type)).toEqual(['OPENID_PRE_AUTHORIZED_OFFER_CREATE_START', 'OPENID_PRE_AUTHORIZED_OFFER_CREATE_FAIL']);
     expect(events[1]!.actor).not.toBeNull();
   });
 });
 
+describe('what a role may do', () => {
+  it('a listed role really performs the operation; a refused one writes nothing', async () => {
+    for (const role of ['issuer', 'managed-issuer'] as const) {
+      const key = active[role];
+      const offer = await api.createOffer({ credentials: [configurationId] }, key);
+      expect((await api.get(`${OFFERS}/${offer.id}`, key)).json().status).toBe('pending');
+      expect((await api.del(`${OFFERS}/${offer.id}`, key)).statusCode).toBe(204);
+      expect((await api.get(`${CONFIGURATIONS}/${configurationId}`, key)).statusCode).toBe(200);
+    }
+    const before = await issuer.tables.count('credential_configurations');
+    expect((await api.post(CONFIGURATIONS, { type: 'x' }, active['managed-issuer'])).statusCode).toBe(403);
+    expect((await api.del(`${CONFIGURATIONS}/${configurationId}`, active['managed-issuer'])).statusCode).toBe(403);
+    expect(await issuer.tables.count('credential_configurations')).toBe(before);
+    const offers = await issuer.tables.count('offers');
+    expect((await api.post(OFFERS, { credentials: [configurationId] }, active.auditor)).statusCode).toBe(403);
+    expect(await issuer.tables.count('offers')).toBe(offers);
+  });
+});
+
 describe('credentials of one kind never pass for the other', () => {
   it('API keys (each role, ADMIN_API_KEY, revoked) are never access tokens at the credential endpoint: 401 invalid_token', async () => {
     const holder = await holderKey();
-    const body = { credential_configuration_id: configurationId, proofs: { jwt: [await proofJwt(holder, { aud: PUBLIC_URL, nonce: cNonce })] } };
+    const body = credentialRequest(configurationId, [await proofJwt(holder, { aud: PUBLIC_URL, nonce: cNonce })]);
     for (const key of [...Object.values(active), ...Object.values(revoked), issuer.adminKey]) {
-      const response = await issuer.app.inject({ method: 'POST', url: '/v1/openid/credential', headers: bearer(key), payload: body });
+      const response = await api.requestCredential(key, body);
       expect(response.statusCode, response.body).toBe(401);
       expect(response.json()).toMatchObject({ error: 'invalid_token' });
       expect(response.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/);
     }
     // Nor are pre-authorized codes or c_nonces.
     for (const secret of [preAuthorizedCode, cNonce]) {
-      const response = await issuer.app.inject({ method: 'POST', url: '/v1/openid/credential', headers: bearer(secret), payload: body });
+      const response = await api.requestCredential(secret, body);
       expect(response.statusCode).toBe(401);
     }
     // The real access token is accepted with the same body: the 401s were about the credential alone.
-    const response = await issuer.app.inject({ method: 'POST', url: '/v1/openid/credential', headers: bearer(accessToken), payload: body });
+    const response = await api.requestCredential(accessToken, body);
     expect(response.statusCode, response.body).toBe(200);
   });
 
   it('a revoked key stops working at once, on every route it could use', async () => {
     const { id, key } = await api.createKey('issuer', 'short-lived');
-    expect((await api.get('/v1/openid/offers/pre-authorized', key)).statusCode).toBe(200);
+    expect((await api.get(OFFERS, key)).statusCode).toBe(200);
     expect((await api.del(`/v1/api-keys/${id}`)).statusCode).toBe(204);
     for (const route of issuer.app.managementRoutes.filter((r) => r.roles.includes('issuer') && r.method === 'GET')) {
       const response = await api.get(route.url.replace(/:\w+/g, () => randomUUID()), key);

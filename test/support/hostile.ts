@@ -1,5 +1,5 @@
-import type { LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
+import type { HttpResponse } from './client.js';
 import type { TestIssuer } from './issuer.js';
 
 // Shared checks for the tests that throw hostile input at the issuer.
@@ -25,7 +25,7 @@ export const SECURITY_HEADERS = {
 };
 
 /** A 4xx in the documented shape of the route: management `{ code, message, details? }`, OAuth `{ error, error_description }`. */
-export function expectDocumentedRejection(kind: RouteKind, response: LightMyRequestResponse, label = '') {
+export function expectDocumentedRejection(kind: RouteKind, response: HttpResponse, label = '') {
   const message = `${label} → ${response.statusCode} ${response.body.slice(0, 500)}`;
   expect(response.statusCode, message).toBeGreaterThanOrEqual(400);
   expect(response.statusCode, message).toBeLessThan(500);
@@ -50,7 +50,7 @@ export function expectDocumentedRejection(kind: RouteKind, response: LightMyRequ
 }
 
 /** Never a 5xx, whatever the outcome. */
-export function expectNoServerError(response: LightMyRequestResponse, label = '') {
+export function expectNoServerError(response: HttpResponse, label = '') {
   expect(response.statusCode, `${label} → ${response.statusCode} ${response.body.slice(0, 500)}`).toBeLessThan(500);
 }
 
@@ -78,7 +78,7 @@ export async function stateFingerprint(issuer: TestIssuer): Promise<Record<strin
 
 export async function expectHealthy(issuer: TestIssuer) {
   for (const url of ['/health/live', '/health/ready']) {
-    const response = await issuer.app.inject({ url });
+    const response = await issuer.client.get(url, null);
     expect(response.statusCode, `${url}: ${response.body}`).toBe(200);
   }
 }
