@@ -24,11 +24,26 @@ try {
     `\nvci-issuer is ready at ${config.publicUrl}  (docs: ${config.publicUrl}/docs)\n` +
       `${auth}\n    curl -H "Authorization: Bearer <key>" ${config.publicUrl}/v1/api-keys\n\n`,
   );
+  let stopping = false;
   closeWithGrace({ delay: 20_000 }, async ({ signal, err }) => {
+    stopping = true;
     if (err) logger.error({ err }, 'shutting down after an error');
     else logger.info({ signal }, 'shutting down');
     await issuer.close();
     logger.flush();
+  });
+  // Without its database the service can only answer 503: stop, non-zero, so that whatever
+  // supervises it starts it again (and with it the database).
+  void issuer.databaseLost?.then(async (what) => {
+    // A Ctrl-C in a terminal reaches the database and this process together: that is a stop, not a loss.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    if (stopping) return;
+    const message = `${what}; vci-issuer stops too (start it again to restart both)`;
+    logger.fatal(message);
+    console.error(message);
+    await issuer.close().catch(() => {});
+    logger.flush();
+    process.exit(1);
   });
 } catch (error) {
   const message = error instanceof ConfigError ? error.message : `vci-issuer failed to start: ${(error as Error).message}`;

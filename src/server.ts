@@ -20,6 +20,8 @@ export interface RunningIssuer {
   /** Set when this start created the first admin key; it is shown once and never again. */
   bootstrapAdminKey?: string;
   embedded: boolean;
+  /** With the embedded database: settles if that database goes away without being stopped. */
+  databaseLost?: Promise<string>;
   /** Stops accepting, lets in-flight requests finish, closes the pool, stops the embedded database. */
   close(): Promise<void>;
 }
@@ -77,6 +79,7 @@ export async function startIssuer(config: Config, logger: Logger | false, option
       url,
       bootstrapAdminKey: adminKey,
       embedded: Boolean(embedded),
+      databaseLost: embedded?.lost,
       async close() {
         await app.close();
         await stopSweeper();

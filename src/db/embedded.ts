@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -6,7 +7,10 @@ import { freePort } from '../net.js';
 
 export interface EmbeddedDatabase {
   url: string;
+  /** Stops the server (when this process owns it) and waits until it has exited. */
   stop(): Promise<void>;
+  /** Settles, with what happened, if the server exits without stop() having been called. */
+  lost: Promise<string>;
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
@@ -42,10 +46,58 @@ export interface EmbeddedOptions {
   port?: number;
 }
 
+/** The parent of a process (Linux), or undefined where it cannot be read. */
+async function parentOf(pid: number): Promise<number | undefined> {
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces, so read after the last ')'.
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+async function waitUntilGone(pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+/**
+ * A server that a killed run left behind on this data directory (its parent is gone, so init
+ * adopted it): this process takes it over, watches it, and stops it on stop(). A server whose parent
+ * is alive belongs to another running service: it is used, never stopped.
+ */
+async function adopt(pid: number, url: string, log: (line: string) => void): Promise<EmbeddedDatabase> {
+  const orphan = (await parentOf(pid)) === 1;
+  log(`reusing the embedded PostgreSQL already running (pid ${pid})${orphan ? ', left by a previous run: it is stopped with this one' : ''}`);
+  let stopping = false;
+  const lost = new Promise<string>((resolve) => {
+    const watch = setInterval(() => {
+      if (stopping) clearInterval(watch);
+      else if (!isAlive(pid)) {
+        clearInterval(watch);
+        resolve(`the embedded PostgreSQL (pid ${pid}) exited`);
+      }
+    }, 1000);
+    watch.unref();
+  });
+  return {
+    url,
+    lost,
+    async stop() {
+      stopping = true;
+      if (!orphan || !isAlive(pid)) return;
+      process.kill(pid, 'SIGINT'); // fast shutdown: sessions end, the data is safe
+      await waitUntilGone(pid, 15_000);
+    },
+  };
+}
+
 /**
  * Starts (initialising on first use) a real PostgreSQL server whose data lives in
  * `<dataDir>/postgres`, listening on loopback only. If a server left running on that directory
- * by a killed process is still up, it is reused rather than fought over.
+ * by a killed process is still up, it is reused rather than fought over. `lost` tells when the
+ * server goes away without being stopped: the service cannot work without it.
  */
 export async function startEmbeddedPostgres(
   dataDir: string,
@@ -59,10 +111,7 @@ export async function startEmbeddedPostgres(
   const pidFile = path.join(databaseDir, 'postmaster.pid');
   if (existsSync(pidFile)) {
     const [pid, , , port] = (await readFile(pidFile, 'utf8')).split('\n');
-    if (pid && isAlive(Number(pid))) {
-      log(`reusing the embedded PostgreSQL already running on port ${port} (pid ${pid})`);
-      return { url: url(Number(port)), stop: async () => {} };
-    }
+    if (pid && isAlive(Number(pid))) return adopt(Number(pid), url(Number(port)), log);
   }
 
   const asRoot = process.getuid?.() === 0;
@@ -92,10 +141,18 @@ export async function startEmbeddedPostgres(
   } catch (error) {
     throw new Error(`the embedded PostgreSQL in ${databaseDir} did not start${error ? `: ${String(error)}` : ''}`);
   }
-  const child = (server as unknown as { process?: { exitCode: number | null; signalCode: string | null } }).process;
+  const child = (server as unknown as { process?: ChildProcess }).process;
+  let stopping = false;
+  const lost = new Promise<string>((resolve) => {
+    child?.once('exit', (code, signal) => {
+      if (!stopping) resolve(`the embedded PostgreSQL exited (${signal ? `signal ${signal}` : `code ${code}`})`);
+    });
+  });
   return {
     url: url(port),
+    lost,
     async stop() {
+      stopping = true;
       // A Ctrl-C in a terminal reaches PostgreSQL too; if it has already exited there is nothing to wait for.
       if (!child || child.exitCode !== null || child.signalCode !== null) return;
       await server.stop();
