@@ -3,16 +3,15 @@ import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, expor
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretKeys } from '../src/crypto/secrets.js';
 import { issueNonce } from '../src/crypto/c-nonce.js';
-import { createConfiguration, createOffer, requestToken, type TestOffer } from './support/flow.js';
+import { PROOF_TYP } from '../src/protocol.js';
+import { CONFIGURATIONS, ISSUER_KEYS, OFFERS, credentialRequest, draft13CredentialRequest, type HttpResponse as Response, type IssuerClient } from './support/client.js';
 import { b64json, handmadeJws, proofHeader } from './support/hostile-proofs.js';
-import { bearer, startTestIssuer, type TestIssuer } from './support/issuer.js';
+import { startTestIssuer, type TestIssuer } from './support/issuer.js';
 import { holderKey, proofJwt, type HolderKey } from './support/wallet.js';
 
-// The credential endpoint (issue 4), through Fastify's whole HTTP stack and a real PostgreSQL.
+// The credential endpoint, through Fastify's whole HTTP stack and a real PostgreSQL.
 
-const CREDENTIAL = '/v1/openid/credential';
 const PUBLIC_URL = 'https://issuer.example.com';
-const PROOF_TYP = 'openid4vci-proof+jwt';
 const VCT = 'https://credentials.example.com/identity';
 const OTHER_VCT = 'https://credentials.example.com/other';
 
@@ -34,56 +33,31 @@ const IDENTITY_CONFIGURATION = {
 const RESERVED_CLAIMS = ['iss', 'vct', 'iat', 'exp', 'nbf', 'cnf', 'status', '_sd', '_sd_alg'];
 
 let issuer: TestIssuer;
+let api: IssuerClient;
 let configurationId: string;
 let otherConfigurationId: string;
 let holder: HolderKey;
 
 beforeAll(async () => {
   issuer = await startTestIssuer();
-  configurationId = await createConfiguration(issuer, IDENTITY_CONFIGURATION);
-  otherConfigurationId = await createConfiguration(issuer, { type: OTHER_VCT });
+  api = issuer.client;
+  configurationId = (await api.createConfiguration(IDENTITY_CONFIGURATION)).id;
+  otherConfigurationId = (await api.createConfiguration({ type: OTHER_VCT })).id;
   holder = await holderKey();
 });
 afterAll(() => issuer.close());
 
 // --- helpers ---
 
-type Response = Awaited<ReturnType<TestIssuer['app']['inject']>>;
-
-interface Redeemed {
-  offer: TestOffer;
-  token: string;
-  /** The draft 13 c_nonce of the token response. */
-  cNonce: string;
-}
-
-async function redeem(target = issuer, configurationIds = [configurationId], claims: Record<string, unknown> = CLAIMS): Promise<Redeemed> {
-  const offer = await createOffer(target, { credentials: configurationIds, claims });
-  const response = await requestToken(target, { 'pre-authorized_code': offer.code });
-  expect(response.statusCode, response.body).toBe(200);
-  const body = response.json();
-  return { offer, token: body.access_token, cNonce: body.c_nonce };
-}
-
-async function freshNonce(target = issuer): Promise<string> {
-  const response = await target.app.inject({ method: 'POST', url: '/v1/openid/nonce' });
-  expect(response.statusCode).toBe(200);
-  return response.json().c_nonce;
-}
-
-/** POST /v1/openid/credential; a string payload is sent as-is as application/json. */
-function postCredential(token: string | undefined, payload?: unknown, options: { headers?: Record<string, string>; target?: TestIssuer } = {}): Promise<Response> {
-  const headers: Record<string, string> = { ...(token !== undefined && bearer(token)), ...options.headers };
-  if (typeof payload === 'string') headers['content-type'] = 'application/json';
-  return (options.target ?? issuer).app.inject({ method: 'POST', url: CREDENTIAL, headers, ...(payload !== undefined && { payload: payload as object }) });
-}
+/** A wallet session on an offer of `configurationIds` with `claims`. */
+const redeem = (configurationIds = [configurationId], claims: Record<string, unknown> = CLAIMS, on = api) => on.startSession({ credentials: configurationIds, claims });
 
 /** A valid proof for `key`, bound to `nonce`. */
 const proof = (key: HolderKey, nonce: string, claims: { aud?: string; iat?: number } = {}, header: Record<string, unknown> = {}) =>
   proofJwt(key, { aud: PUBLIC_URL, nonce, ...claims }, header);
 
-const request10 = (...jwts: string[]) => ({ credential_configuration_id: configurationId, proofs: { jwt: jwts } });
-const requestDraft13 = (jwt: string, vct = VCT) => ({ format: 'vc+sd-jwt', vct, proof: { proof_type: 'jwt', jwt } });
+const request10 = (...jwts: string[]) => credentialRequest(configurationId, jwts);
+const requestDraft13 = (jwt: string, vct = VCT) => draft13CredentialRequest(vct, jwt);
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -129,10 +103,9 @@ async function openCredential(credential: string, typ = 'dc+sd-jwt'): Promise<Op
 
   const leaf = await importX509(`-----BEGIN CERTIFICATE-----\n${header.x5c![0]}\n-----END CERTIFICATE-----`, 'ES256');
   const { payload } = await jwtVerify(jwt!, leaf, { typ, algorithms: ['ES256'] });
-  const metadata = await issuer.app.inject({ url: '/.well-known/jwt-vc-issuer' });
-  expect(metadata.statusCode).toBe(200);
-  expect(metadata.json().issuer).toBe(PUBLIC_URL);
-  await jwtVerify(jwt!, createLocalJWKSet(metadata.json().jwks), { typ, algorithms: ['ES256'] });
+  const metadata = await api.metadata('jwtVcIssuer');
+  expect(metadata.issuer).toBe(PUBLIC_URL);
+  await jwtVerify(jwt!, createLocalJWKSet(metadata.jwks), { typ, algorithms: ['ES256'] });
 
   const disclosures = rest.slice(0, -1).map((encoded) => {
     const [salt, name, value] = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as [string, string, unknown];
@@ -159,36 +132,36 @@ async function eventsOf(requestId: string) {
 describe('access token', () => {
   it('answers 401 invalid_token for a missing header and a scheme other than Bearer', async () => {
     const { token } = await redeem();
-    const body = request10(await proof(holder, await freshNonce()));
-    expectInvalidToken(await postCredential(undefined, body));
-    expectInvalidToken(await postCredential(undefined, body, { headers: { authorization: `DPoP ${token}` } }));
-    expectInvalidToken(await postCredential(undefined, body, { headers: { authorization: `Basic ${Buffer.from(`wallet:${token}`).toString('base64')}` } }));
-    expectInvalidToken(await postCredential(undefined, body, { headers: { authorization: token } }));
+    const body = request10(await proof(holder, await api.nonce()));
+    expectInvalidToken(await api.requestCredential(undefined, body));
+    expectInvalidToken(await api.requestCredential(undefined, body, { authorization: `DPoP ${token}` }));
+    expectInvalidToken(await api.requestCredential(undefined, body, { authorization: `Basic ${Buffer.from(`wallet:${token}`).toString('base64')}` }));
+    expectInvalidToken(await api.requestCredential(undefined, body, { authorization: token }));
     // The same token as Bearer is accepted: the body is what fails.
-    expectOAuthError(await postCredential(token, {}), 'invalid_credential_request');
+    expectOAuthError(await api.requestCredential(token, {}), 'invalid_credential_request');
   });
 
   it('answers 401 invalid_token for an unknown token, even with a malformed body', async () => {
-    expectInvalidToken(await postCredential(randomBytes(32).toString('base64url'), request10('x')));
-    expectInvalidToken(await postCredential(randomBytes(32).toString('base64url'), '{not json'));
+    expectInvalidToken(await api.requestCredential(randomBytes(32).toString('base64url'), request10('x')));
+    expectInvalidToken(await api.requestCredential(randomBytes(32).toString('base64url'), '{not json'));
   });
 
   it('answers 401 invalid_token once the token has expired', async () => {
     const { offer, token } = await redeem();
-    const body = request10(await proof(holder, await freshNonce()));
-    expectOAuthError(await postCredential(token, {}), 'invalid_credential_request');
+    const body = request10(await proof(holder, await api.nonce()));
+    expectOAuthError(await api.requestCredential(token, {}), 'invalid_credential_request');
     await issuer.database.pool.query("UPDATE access_tokens SET expires_at = now() - interval '1 second' WHERE offer_id = $1", [offer.id]);
-    expectInvalidToken(await postCredential(token, body));
+    expectInvalidToken(await api.requestCredential(token, body));
     expect(await issuanceRows(offer.id)).toEqual([]);
   });
 
   it('answers 401 invalid_token once the offer has been revoked through the management API', async () => {
     const { offer, token } = await redeem();
-    const body = request10(await proof(holder, await freshNonce()));
-    expectOAuthError(await postCredential(token, {}), 'invalid_credential_request');
-    const revoked = await issuer.app.inject({ method: 'DELETE', url: `/v1/openid/offers/pre-authorized/${offer.id}`, headers: bearer(issuer.adminKey) });
+    const body = request10(await proof(holder, await api.nonce()));
+    expectOAuthError(await api.requestCredential(token, {}), 'invalid_credential_request');
+    const revoked = await api.del(`${OFFERS}/${offer.id}`);
     expect(revoked.statusCode).toBe(204);
-    expectInvalidToken(await postCredential(token, body));
+    expectInvalidToken(await api.requestCredential(token, body));
     expect(await issuanceRows(offer.id)).toEqual([]);
   });
 });
@@ -197,14 +170,14 @@ describe('OpenID4VCI 1.0 request', () => {
   it('issues a key-bound dc+sd-jwt SD-JWT VC in { credentials: [{ credential }] }, not cacheable', async () => {
     const { offer, token } = await redeem();
     const before = now();
-    const response = await postCredential(token, request10(await proof(holder, await freshNonce())));
+    const response = await api.requestCredential(token, request10(await proof(holder, await api.nonce())));
     expect(response.statusCode, response.body).toBe(200);
     expect(response.headers['cache-control']).toBe('no-store');
     const body = response.json();
     expect(body).toEqual({ credentials: [{ credential: expect.any(String) }] });
 
     const { header, payload, disclosures } = await openCredential(body.credentials[0].credential);
-    const keys = await issuer.app.inject({ url: '/v1/issuer/keys', headers: bearer(issuer.adminKey) });
+    const keys = await api.get(ISSUER_KEYS);
     expect(keys.json().data.find((key: { status: string }) => key.status === 'active').kid).toBe(header.kid);
 
     expect(payload.iss).toBe(PUBLIC_URL);
@@ -233,8 +206,8 @@ describe('OpenID4VCI 1.0 request', () => {
   it('issues a batch: one credential per proof, each bound to its own proof key, all proofs sharing one c_nonce', async () => {
     const { offer, token } = await redeem();
     const holders = await Promise.all([holderKey(), holderKey(), holderKey()]);
-    const nonce = await freshNonce();
-    const response = await postCredential(token, request10(...(await Promise.all(holders.map((key) => proof(key, nonce))))));
+    const nonce = await api.nonce();
+    const response = await api.requestCredential(token, request10(...(await Promise.all(holders.map((key) => proof(key, nonce))))));
     expect(response.statusCode, response.body).toBe(200);
     const { credentials } = response.json() as { credentials: { credential: string }[] };
     expect(credentials).toHaveLength(3);
@@ -250,13 +223,13 @@ describe('OpenID4VCI 1.0 request', () => {
 
   it('rejects more proofs than batch_size (default 10) with invalid_credential_request, consuming nothing', async () => {
     const { offer, token } = await redeem();
-    const nonce = await freshNonce();
+    const nonce = await api.nonce();
     const holders = await Promise.all(Array.from({ length: 11 }, () => holderKey()));
     const proofs = await Promise.all(holders.map((key) => proof(key, nonce)));
-    expectOAuthError(await postCredential(token, request10(...proofs)), 'invalid_credential_request');
+    expectOAuthError(await api.requestCredential(token, request10(...proofs)), 'invalid_credential_request');
     expect(await issuanceRows(offer.id)).toEqual([]);
     // Exactly batch_size is fine, with the same token and nonce.
-    const response = await postCredential(token, request10(...proofs.slice(0, 10)));
+    const response = await api.requestCredential(token, request10(...proofs.slice(0, 10)));
     expect(response.statusCode, response.body).toBe(200);
     expect(response.json().credentials).toHaveLength(10);
   });
@@ -264,14 +237,14 @@ describe('OpenID4VCI 1.0 request', () => {
   it('follows the BATCH_SIZE setting', async () => {
     const small = await startTestIssuer({ env: { BATCH_SIZE: '2' } });
     try {
-      const id = await createConfiguration(small);
-      const { token } = await redeem(small, [id], { name: 'Ada' });
-      const nonce = await freshNonce(small);
+      const id = (await small.client.createConfiguration()).id;
+      const { token } = await redeem([id], { name: 'Ada' }, small.client);
+      const nonce = await small.client.nonce();
       const holders = await Promise.all([holderKey(), holderKey(), holderKey()]);
       const proofs = await Promise.all(holders.map((key) => proof(key, nonce)));
       const request = (jwts: string[]) => ({ credential_configuration_id: id, proofs: { jwt: jwts } });
-      expectOAuthError(await postCredential(token, request(proofs), { target: small }), 'invalid_credential_request');
-      const response = await postCredential(token, request(proofs.slice(0, 2)), { target: small });
+      expectOAuthError(await small.client.requestCredential(token, request(proofs)), 'invalid_credential_request');
+      const response = await small.client.requestCredential(token, request(proofs.slice(0, 2)));
       expect(response.statusCode, response.body).toBe(200);
       expect(response.json().credentials).toHaveLength(2);
     } finally {
@@ -282,7 +255,7 @@ describe('OpenID4VCI 1.0 request', () => {
   it('accepts proofs anywhere in the iat window, with clock skew for the future', async () => {
     for (const iat of [now() - 250, now() + 30]) {
       const { token } = await redeem();
-      const response = await postCredential(token, request10(await proof(holder, await freshNonce(), { iat })));
+      const response = await api.requestCredential(token, request10(await proof(holder, await api.nonce(), { iat })));
       expect(response.statusCode, `iat ${iat - now()} s: ${response.body}`).toBe(200);
     }
   });
@@ -291,7 +264,7 @@ describe('OpenID4VCI 1.0 request', () => {
 describe('request errors', () => {
   it('invalid_credential_request: malformed body, wrong types, empty object, neither configuration id nor format', async () => {
     const { token } = await redeem();
-    const valid = await proof(holder, await freshNonce());
+    const valid = await proof(holder, await api.nonce());
     const bodies: unknown[] = [
       '{"credential_configuration_id": ',
       'null',
@@ -307,35 +280,35 @@ describe('request errors', () => {
       { vct: VCT, proof: { proof_type: 'jwt', jwt: valid } },
     ];
     for (const body of bodies) {
-      const response = await postCredential(token, body);
+      const response = await api.requestCredential(token, body);
       expect(response.statusCode, `${JSON.stringify(body)}: ${response.body}`).toBe(400);
       expectOAuthError(response, 'invalid_credential_request');
     }
     // No body at all.
-    expectOAuthError(await postCredential(token), 'invalid_credential_request');
+    expectOAuthError(await api.requestCredential(token), 'invalid_credential_request');
     // None of it used the token or the nonce.
-    expect((await postCredential(token, request10(valid))).statusCode).toBe(200);
+    expect((await api.requestCredential(token, request10(valid))).statusCode).toBe(200);
   });
 
   it('unknown_credential_configuration: an unknown id, and an existing configuration that was not offered', async () => {
     const { token } = await redeem();
-    const valid = await proof(holder, await freshNonce());
+    const valid = await proof(holder, await api.nonce());
     for (const id of [randomUUID(), 'not-a-uuid', otherConfigurationId]) {
-      expectOAuthError(await postCredential(token, { credential_configuration_id: id, proofs: { jwt: [valid] } }), 'unknown_credential_configuration');
+      expectOAuthError(await api.requestCredential(token, { credential_configuration_id: id, proofs: { jwt: [valid] } }), 'unknown_credential_configuration');
     }
-    expect((await postCredential(token, request10(valid))).statusCode).toBe(200);
+    expect((await api.requestCredential(token, request10(valid))).statusCode).toBe(200);
   });
 
   it('unknown_credential_identifier: credential_identifier is not issued by this issuer', async () => {
     const { token } = await redeem();
-    const valid = await proof(holder, await freshNonce());
-    expectOAuthError(await postCredential(token, { credential_identifier: 'identity-1', proofs: { jwt: [valid] } }), 'unknown_credential_identifier');
-    expectOAuthError(await postCredential(token, { credential_identifier: 'identity-1', proof: { proof_type: 'jwt', jwt: valid } }), 'unknown_credential_identifier');
+    const valid = await proof(holder, await api.nonce());
+    expectOAuthError(await api.requestCredential(token, { credential_identifier: 'identity-1', proofs: { jwt: [valid] } }), 'unknown_credential_identifier');
+    expectOAuthError(await api.requestCredential(token, { credential_identifier: 'identity-1', proof: { proof_type: 'jwt', jwt: valid } }), 'unknown_credential_identifier');
   });
 
   it('invalid_proof for every broken key proof; none of them uses the nonce or the token', async () => {
     const { offer, token } = await redeem();
-    const nonce = await freshNonce();
+    const nonce = await api.nonce();
     const other = await holderKey();
     const publicKey = await importJWK(holder.publicJwk, 'ES256');
     const pem = await exportSPKI(publicKey as Parameters<typeof exportSPKI>[0]);
@@ -371,7 +344,7 @@ describe('request errors', () => {
       ['one bad proof in a batch', request10(await proof(holder, nonce), await proof(other, nonce, { aud: 'https://other.example.com' }))],
     ];
     for (const [name, body] of cases) {
-      const response = await postCredential(token, body);
+      const response = await api.requestCredential(token, body);
       expect(response.statusCode, `${name}: ${response.body}`).toBe(400);
       expect(response.json().error, `${name}: ${response.body}`).toBe('invalid_proof');
       expectOAuthError(response, 'invalid_proof');
@@ -384,14 +357,14 @@ describe('request errors', () => {
     expect(await issuanceRows(offer.id)).toEqual([]);
     const { rows } = await issuer.database.pool.query('SELECT issued_configuration_ids FROM access_tokens WHERE offer_id = $1', [offer.id]);
     expect(rows).toEqual([{ issued_configuration_ids: [] }]);
-    const response = await postCredential(token, request10(await handmadeJws(proofHeader(holder), proofPayload(nonce), holder)));
+    const response = await api.requestCredential(token, request10(await handmadeJws(proofHeader(holder), proofPayload(nonce), holder)));
     expect(response.statusCode, response.body).toBe(200);
     expect((await openCredential(response.json().credentials[0].credential)).payload.cnf).toEqual({ jwk: holder.publicJwk });
   });
 
   it('invalid_nonce: a missing, forged, tampered or expired c_nonce', async () => {
     const { offer, token } = await redeem();
-    const real = await freshNonce();
+    const real = await api.nonce();
     const [expiry, random] = real.split('.');
     const forged = issueNonce(new SecretKeys('another-secret-0123456789-abcdefghijklmnopqrstuvwxyz'), 300).nonce;
     const tampered = `${Number(expiry) + 3600}.${random}.${real.split('.')[2]}`;
@@ -404,69 +377,69 @@ describe('request errors', () => {
       ['expired', await proof(holder, expired)],
     ];
     for (const [name, jwt] of cases) {
-      const response = await postCredential(token, request10(jwt));
+      const response = await api.requestCredential(token, request10(jwt));
       expect(response.statusCode, `${name}: ${response.body}`).toBe(400);
       expect(response.json().error, `${name}: ${response.body}`).toBe('invalid_nonce');
       expectOAuthError(response, 'invalid_nonce');
     }
     expect(await issuanceRows(offer.id)).toEqual([]);
     // A nonce made the same way, but current, is accepted with the same token.
-    const response = await postCredential(token, request10(await proof(holder, issueNonce(issuer.secrets, 300).nonce)));
+    const response = await api.requestCredential(token, request10(await proof(holder, issueNonce(issuer.secrets, 300).nonce)));
     expect(response.statusCode, response.body).toBe(200);
   });
 
   it('invalid_nonce: a c_nonce already used by an earlier successful request', async () => {
     const first = await redeem();
-    const nonce = await freshNonce();
-    expect((await postCredential(first.token, request10(await proof(holder, nonce)))).statusCode).toBe(200);
+    const nonce = await api.nonce();
+    expect((await api.requestCredential(first.token, request10(await proof(holder, nonce)))).statusCode).toBe(200);
 
     const second = await redeem();
-    expectOAuthError(await postCredential(second.token, request10(await proof(holder, nonce))), 'invalid_nonce');
+    expectOAuthError(await api.requestCredential(second.token, request10(await proof(holder, nonce))), 'invalid_nonce');
     // Also when it hides in a batch next to a fresh one; the fresh one is then not consumed either.
-    const fresh = await freshNonce();
-    expectOAuthError(await postCredential(second.token, request10(await proof(holder, fresh), await proof(await holderKey(), nonce))), 'invalid_nonce');
+    const fresh = await api.nonce();
+    expectOAuthError(await api.requestCredential(second.token, request10(await proof(holder, fresh), await proof(await holderKey(), nonce))), 'invalid_nonce');
     expect(await issuanceRows(second.offer.id)).toEqual([]);
-    expect((await postCredential(second.token, request10(await proof(holder, fresh)))).statusCode).toBe(200);
+    expect((await api.requestCredential(second.token, request10(await proof(holder, fresh)))).statusCode).toBe(200);
   });
 
   it('credential_request_denied: a second request for the same configuration with the same token, consuming nothing', async () => {
     const { offer, token } = await redeem();
-    expect((await postCredential(token, request10(await proof(holder, await freshNonce())))).statusCode).toBe(200);
-    const nonce = await freshNonce();
-    expectOAuthError(await postCredential(token, request10(await proof(holder, nonce))), 'credential_request_denied');
-    expectOAuthError(await postCredential(token, requestDraft13(await proof(holder, nonce))), 'credential_request_denied');
+    expect((await api.requestCredential(token, request10(await proof(holder, await api.nonce())))).statusCode).toBe(200);
+    const nonce = await api.nonce();
+    expectOAuthError(await api.requestCredential(token, request10(await proof(holder, nonce))), 'credential_request_denied');
+    expectOAuthError(await api.requestCredential(token, requestDraft13(await proof(holder, nonce))), 'credential_request_denied');
     expect(await issuanceRows(offer.id)).toHaveLength(1);
     // The denied requests did not consume their nonce.
     const other = await redeem();
-    expect((await postCredential(other.token, request10(await proof(holder, nonce)))).statusCode).toBe(200);
+    expect((await api.requestCredential(other.token, request10(await proof(holder, nonce)))).statusCode).toBe(200);
   });
 
   it('one token issues each offered configuration once: another offered configuration is still available', async () => {
-    const { token } = await redeem(issuer, [configurationId, otherConfigurationId]);
-    expect((await postCredential(token, request10(await proof(holder, await freshNonce())))).statusCode).toBe(200);
-    const other = await postCredential(token, { credential_configuration_id: otherConfigurationId, proofs: { jwt: [await proof(holder, await freshNonce())] } });
+    const { token } = await redeem([configurationId, otherConfigurationId]);
+    expect((await api.requestCredential(token, request10(await proof(holder, await api.nonce())))).statusCode).toBe(200);
+    const other = await api.requestCredential(token, { credential_configuration_id: otherConfigurationId, proofs: { jwt: [await proof(holder, await api.nonce())] } });
     expect(other.statusCode, other.body).toBe(200);
     expect((await openCredential(other.json().credentials[0].credential)).payload.vct).toBe(OTHER_VCT);
-    expectOAuthError(await postCredential(token, request10(await proof(holder, await freshNonce()))), 'credential_request_denied');
+    expectOAuthError(await api.requestCredential(token, request10(await proof(holder, await api.nonce()))), 'credential_request_denied');
   });
 
   it('credential_request_denied, not a 500, when a required claim cannot be resolved at issuance; nothing consumed', async () => {
     const configuration = { type: 'https://credentials.example.com/changing', claimMappings: { name: { mapFrom: 'claims.name', required: true } } };
-    const id = await createConfiguration(issuer, configuration);
-    const { offer, token } = await redeem(issuer, [id], { name: 'Ada' });
+    const id = (await api.createConfiguration(configuration)).id;
+    const { offer, token } = await redeem([id], { name: 'Ada' });
     const put = (body: Record<string, unknown>) =>
-      issuer.app.inject({ method: 'PUT', url: `/v2/credentials/sd-jwt/configurations/${id}`, headers: bearer(issuer.adminKey), payload: body });
+      api.put(`${CONFIGURATIONS}/${id}`, body);
     const stricter = await put({ ...configuration, claimMappings: { ...configuration.claimMappings, email: { mapFrom: 'claims.email', required: true } } });
     expect(stricter.statusCode, stricter.body).toBe(200);
 
-    const nonce = await freshNonce();
+    const nonce = await api.nonce();
     const body = { credential_configuration_id: id, proofs: { jwt: [await proof(holder, nonce)] } };
-    expectOAuthError(await postCredential(token, body), 'credential_request_denied');
+    expectOAuthError(await api.requestCredential(token, body), 'credential_request_denied');
     expect(await issuanceRows(offer.id)).toEqual([]);
 
     // Once the configuration no longer requires it, the same token and nonce work.
     expect((await put(configuration)).statusCode).toBe(200);
-    const response = await postCredential(token, body);
+    const response = await api.requestCredential(token, body);
     expect(response.statusCode, response.body).toBe(200);
     expect((await openCredential(response.json().credentials[0].credential)).disclosures.map((d) => [d.name, d.value])).toEqual([['name', 'Ada']]);
   });
@@ -475,7 +448,7 @@ describe('request errors', () => {
 describe('draft 13 request', () => {
   it('issues a vc+sd-jwt credential with a fresh c_nonce, using the c_nonce from the token response', async () => {
     const { offer, token, cNonce } = await redeem();
-    const response = await postCredential(token, requestDraft13(await proof(holder, cNonce)));
+    const response = await api.requestCredential(token, requestDraft13(await proof(holder, cNonce)));
     expect(response.statusCode, response.body).toBe(200);
     expect(response.headers['cache-control']).toBe('no-store');
     const body = response.json();
@@ -488,13 +461,13 @@ describe('draft 13 request', () => {
     // The c_nonce of the answer is a real one: another wallet session can use it.
     expect(body.c_nonce).not.toBe(cNonce);
     const next = await redeem();
-    const again = await postCredential(next.token, requestDraft13(await proof(holder, body.c_nonce)));
+    const again = await api.requestCredential(next.token, requestDraft13(await proof(holder, body.c_nonce)));
     expect(again.statusCode, again.body).toBe(200);
   });
 
   it('accepts the dc+sd-jwt format identifier too, answering with that typ', async () => {
     const { token, cNonce } = await redeem();
-    const response = await postCredential(token, { ...requestDraft13(await proof(holder, cNonce)), format: 'dc+sd-jwt' });
+    const response = await api.requestCredential(token, { ...requestDraft13(await proof(holder, cNonce)), format: 'dc+sd-jwt' });
     expect(response.statusCode, response.body).toBe(200);
     await openCredential(response.json().credential, 'dc+sd-jwt');
   });
@@ -503,26 +476,26 @@ describe('draft 13 request', () => {
     const { token, cNonce } = await redeem();
     const valid = await proof(holder, cNonce);
     for (const format of ['jwt_vc_json', 'mso_mdoc', 'ldp_vc']) {
-      expectOAuthError(await postCredential(token, { ...requestDraft13(valid), format }), 'unsupported_credential_format');
+      expectOAuthError(await api.requestCredential(token, { ...requestDraft13(valid), format }), 'unsupported_credential_format');
     }
     for (const vct of ['https://credentials.example.com/unknown', OTHER_VCT]) {
-      expectOAuthError(await postCredential(token, requestDraft13(valid, vct)), 'unsupported_credential_type');
+      expectOAuthError(await api.requestCredential(token, requestDraft13(valid, vct)), 'unsupported_credential_type');
     }
     const { vct: _vct, ...withoutVct } = requestDraft13(valid);
-    expectOAuthError(await postCredential(token, withoutVct), 'unsupported_credential_type');
-    expect((await postCredential(token, requestDraft13(valid))).statusCode).toBe(200);
+    expectOAuthError(await api.requestCredential(token, withoutVct), 'unsupported_credential_type');
+    expect((await api.requestCredential(token, requestDraft13(valid))).statusCode).toBe(200);
   });
 
   it('answers invalid_proof with a fresh c_nonce that the wallet can retry with', async () => {
     const { offer, token, cNonce } = await redeem();
-    const failed = await postCredential(token, requestDraft13(await proof(holder, cNonce, { aud: 'https://other.example.com' })));
+    const failed = await api.requestCredential(token, requestDraft13(await proof(holder, cNonce, { aud: 'https://other.example.com' })));
     expectOAuthError(failed, 'invalid_proof');
     const body = failed.json();
     expect(body).toEqual({ error: 'invalid_proof', error_description: expect.any(String), c_nonce: expect.any(String), c_nonce_expires_in: 300 });
     expect(body.c_nonce).not.toBe(cNonce);
     expect(await issuanceRows(offer.id)).toEqual([]);
 
-    const retried = await postCredential(token, requestDraft13(await proof(holder, body.c_nonce)));
+    const retried = await api.requestCredential(token, requestDraft13(await proof(holder, body.c_nonce)));
     expect(retried.statusCode, retried.body).toBe(200);
   });
 
@@ -536,11 +509,11 @@ describe('draft 13 request', () => {
       ['invalid_nonce', requestDraft13(await proof(holder, 'made-up'))],
     ];
     for (const [error, request] of cases) {
-      const response = await postCredential(token, request);
+      const response = await api.requestCredential(token, request);
       expectOAuthError(response, error);
       expect(response.json(), JSON.stringify(request)).toMatchObject({ c_nonce: expect.any(String), c_nonce_expires_in: 300 });
     }
-    expect((await postCredential(token, requestDraft13(valid))).statusCode).toBe(200);
+    expect((await api.requestCredential(token, requestDraft13(valid))).statusCode).toBe(200);
   });
 });
 
@@ -548,9 +521,9 @@ describe('records', () => {
   it('stores one row per credential without claim values, and START/SUCCESS events without claim values', async () => {
     const { offer, token } = await redeem();
     const holders = [holder, await holderKey()];
-    const nonce = await freshNonce();
+    const nonce = await api.nonce();
     const requestId = `credential-test-${randomUUID()}`;
-    const response = await postCredential(token, request10(...(await Promise.all(holders.map((key) => proof(key, nonce))))), { headers: { 'x-request-id': requestId } });
+    const response = await api.requestCredential(token, request10(...(await Promise.all(holders.map((key) => proof(key, nonce))))), { 'x-request-id': requestId });
     expect(response.statusCode, response.body).toBe(200);
     const credentials = (response.json().credentials as { credential: string }[]).map((c) => c.credential);
     const opened = await Promise.all(credentials.map((credential) => openCredential(credential)));
@@ -589,9 +562,7 @@ describe('records', () => {
   it('records OPENID_CREDENTIAL_ISSUE_FAIL for a failed request, and no SUCCESS', async () => {
     const { offer, token } = await redeem();
     const requestId = `credential-test-${randomUUID()}`;
-    const response = await postCredential(token, request10(await proof(holder, await freshNonce(), { aud: 'https://other.example.com' })), {
-      headers: { 'x-request-id': requestId },
-    });
+    const response = await api.requestCredential(token, request10(await proof(holder, await api.nonce(), { aud: 'https://other.example.com' })), { 'x-request-id': requestId });
     expectOAuthError(response, 'invalid_proof');
     const events = await eventsOf(requestId);
     expect(events.map((event) => event.type)).toEqual(['OPENID_CREDENTIAL_ISSUE_START', 'OPENID_CREDENTIAL_ISSUE_FAIL']);
@@ -600,8 +571,8 @@ describe('records', () => {
 
     const deniedId = `credential-test-${randomUUID()}`;
     const other = await redeem();
-    expect((await postCredential(other.token, request10(await proof(holder, await freshNonce())))).statusCode).toBe(200);
-    expectOAuthError(await postCredential(other.token, request10(await proof(holder, await freshNonce())), { headers: { 'x-request-id': deniedId } }), 'credential_request_denied');
+    expect((await api.requestCredential(other.token, request10(await proof(holder, await api.nonce())))).statusCode).toBe(200);
+    expectOAuthError(await api.requestCredential(other.token, request10(await proof(holder, await api.nonce())), { 'x-request-id': deniedId }), 'credential_request_denied');
     expect((await eventsOf(deniedId)).map((event) => [event.type, event.data.error ?? null])).toEqual([
       ['OPENID_CREDENTIAL_ISSUE_START', null],
       ['OPENID_CREDENTIAL_ISSUE_FAIL', 'credential_request_denied'],
@@ -613,8 +584,8 @@ describe('concurrency', () => {
   it('two concurrent requests for the same configuration with the same token: exactly one credential', async () => {
     for (let round = 0; round < 5; round++) {
       const { offer, token } = await redeem();
-      const [first, second] = [await freshNonce(), await freshNonce()];
-      const responses = await Promise.all([first, second].map(async (nonce) => postCredential(token, request10(await proof(holder, nonce)))));
+      const [first, second] = [await api.nonce(), await api.nonce()];
+      const responses = await Promise.all([first, second].map(async (nonce) => api.requestCredential(token, request10(await proof(holder, nonce)))));
       const statuses = responses.map((r) => r.statusCode).sort();
       expect(statuses, responses.map((r) => r.body).join('\n')).toEqual([200, 400]);
       const loser = responses.find((r) => r.statusCode === 400)!;
@@ -631,8 +602,8 @@ describe('concurrency', () => {
   it('two concurrent requests with the same c_nonce and different tokens: the nonce is used once', async () => {
     for (let round = 0; round < 5; round++) {
       const sessions = [await redeem(), await redeem()];
-      const nonce = await freshNonce();
-      const responses = await Promise.all(sessions.map(async ({ token }) => postCredential(token, request10(await proof(holder, nonce)))));
+      const nonce = await api.nonce();
+      const responses = await Promise.all(sessions.map(async ({ token }) => api.requestCredential(token, request10(await proof(holder, nonce)))));
       expect(responses.map((r) => r.statusCode).sort(), responses.map((r) => r.body).join('\n')).toEqual([200, 400]);
       expect(responses.find((r) => r.statusCode === 400)!.json().error).toBe('invalid_nonce');
     }

@@ -1,17 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, startTestIssuer, type TestIssuer } from './support/issuer.js';
-import { PRE_AUTHORIZED_GRANT, createConfiguration, createOffer, requestToken, tokenForm } from './support/flow.js';
+import { PRE_AUTHORIZED_GRANT, WALLET_PATHS } from '../src/protocol.js';
+import { OFFERS, credentialRequest, tokenForm, type IssuerClient } from './support/client.js';
+import { startTestIssuer, type TestIssuer } from './support/issuer.js';
 
 let issuer: TestIssuer;
+let api: IssuerClient;
 let configurationId: string;
 beforeAll(async () => {
   issuer = await startTestIssuer();
-  configurationId = await createConfiguration(issuer);
+  api = issuer.client;
+  configurationId = (await api.createConfiguration()).id;
 });
 afterAll(() => issuer.close());
 
-const withTx = () => createOffer(issuer, { credentials: [configurationId], transactionCodeConfiguration: {} });
-const withoutTx = () => createOffer(issuer, { credentials: [configurationId] });
+const withTx = () => api.createOffer({ credentials: [configurationId], transactionCodeConfiguration: {} });
+const withoutTx = () => api.createOffer({ credentials: [configurationId] });
 const expectError = (response: { statusCode: number; json(): unknown; headers: Record<string, unknown> }, error: string) => {
   expect(response.statusCode).toBe(400);
   expect(response.json()).toEqual({ error, error_description: expect.any(String) });
@@ -21,7 +24,7 @@ const expectError = (response: { statusCode: number; json(): unknown; headers: R
 describe('token endpoint', () => {
   it('issues a bearer token with a draft 13 c_nonce, not cacheable', async () => {
     const offer = await withTx();
-    const response = await requestToken(issuer, { 'pre-authorized_code': offer.code, tx_code: String(offer.transactionCode) });
+    const response = await api.requestToken({ 'pre-authorized_code': offer.code, tx_code: String(offer.transactionCode) });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ access_token: expect.stringMatching(/^[\w-]{43}$/), token_type: 'Bearer', expires_in: 300, c_nonce: expect.any(String), c_nonce_expires_in: 300 });
     expect(response.headers).toMatchObject({ 'cache-control': 'no-store', pragma: 'no-cache' });
@@ -35,28 +38,23 @@ describe('token endpoint', () => {
   });
 
   it('rejects unknown, used, expired and revoked codes with invalid_grant', async () => {
-    expectError(await requestToken(issuer, { 'pre-authorized_code': 'no-such-code' }), 'invalid_grant');
+    expectError(await api.requestToken({ 'pre-authorized_code': 'no-such-code' }), 'invalid_grant');
 
     const expired = await withoutTx();
     await issuer.database.pool.query("UPDATE offers SET expires_at = now() - interval '1 second' WHERE id = $1", [expired.id]);
-    expectError(await requestToken(issuer, { 'pre-authorized_code': expired.code }), 'invalid_grant');
+    expectError(await api.requestToken({ 'pre-authorized_code': expired.code }), 'invalid_grant');
 
     const revoked = await withoutTx();
-    expect((await issuer.app.inject({ method: 'DELETE', url: `/v1/openid/offers/pre-authorized/${revoked.id}`, headers: bearer(issuer.adminKey) })).statusCode).toBe(204);
-    expectError(await requestToken(issuer, { 'pre-authorized_code': revoked.code }), 'invalid_grant');
+    expect((await api.del(`${OFFERS}/${revoked.id}`)).statusCode).toBe(204);
+    expectError(await api.requestToken({ 'pre-authorized_code': revoked.code }), 'invalid_grant');
   });
 
   it('a replayed code fails and revokes the access token of the first redemption', async () => {
     const offer = await withoutTx();
-    const first = await requestToken(issuer, { 'pre-authorized_code': offer.code });
+    const first = await api.requestToken({ 'pre-authorized_code': offer.code });
     expect(first.statusCode).toBe(200);
-    expectError(await requestToken(issuer, { 'pre-authorized_code': offer.code }), 'invalid_grant');
-    const credential = await issuer.app.inject({
-      method: 'POST',
-      url: '/v1/openid/credential',
-      headers: { authorization: `Bearer ${first.json().access_token}` },
-      payload: { credential_configuration_id: configurationId, proofs: { jwt: ['x'] } },
-    });
+    expectError(await api.requestToken({ 'pre-authorized_code': offer.code }), 'invalid_grant');
+    const credential = await api.requestCredential(first.json().access_token, credentialRequest(configurationId, ['x']));
     expect(credential.statusCode).toBe(401);
     expect(credential.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/);
   });
@@ -64,19 +62,19 @@ describe('token endpoint', () => {
   it('checks the transaction code before consuming the code, and locks the offer at the attempt limit', async () => {
     const offer = await withTx();
     const wrong = String(offer.transactionCode).startsWith('9') ? '100000' : '999999';
-    expectError(await requestToken(issuer, { 'pre-authorized_code': offer.code, tx_code: wrong }), 'invalid_grant');
-    expectError(await requestToken(issuer, { 'pre-authorized_code': offer.code, tx_code: wrong }), 'invalid_grant');
+    expectError(await api.requestToken({ 'pre-authorized_code': offer.code, tx_code: wrong }), 'invalid_grant');
+    expectError(await api.requestToken({ 'pre-authorized_code': offer.code, tx_code: wrong }), 'invalid_grant');
     // Still pending after two wrong codes: a typo does not burn the offer.
-    const ok = await requestToken(issuer, { 'pre-authorized_code': offer.code, tx_code: String(offer.transactionCode) });
+    const ok = await api.requestToken({ 'pre-authorized_code': offer.code, tx_code: String(offer.transactionCode) });
     expect(ok.statusCode).toBe(200);
 
     const locked = await withTx();
-    for (let i = 0; i < 3; i++) expectError(await requestToken(issuer, { 'pre-authorized_code': locked.code, tx_code: wrong }), 'invalid_grant');
+    for (let i = 0; i < 3; i++) expectError(await api.requestToken({ 'pre-authorized_code': locked.code, tx_code: wrong }), 'invalid_grant');
     const { rows } = await issuer.database.pool.query('SELECT status, failed_attempts FROM offers WHERE id = $1', [locked.id]);
     expect(rows[0]).toEqual({ status: 'locked', failed_attempts: 3 });
     // Locked for good, even for the right code.
-    expectError(await requestToken(issuer, { 'pre-authorized_code': locked.code, tx_code: String(locked.transactionCode) }), 'invalid_grant');
-    const status = await issuer.app.inject({ url: `/v1/openid/offers/pre-authorized/${locked.id}`, headers: bearer(issuer.adminKey) });
+    expectError(await api.requestToken({ 'pre-authorized_code': locked.code, tx_code: String(locked.transactionCode) }), 'invalid_grant');
+    const status = await api.get(`${OFFERS}/${locked.id}`);
     expect(status.json().status).toBe('locked');
     const failEvents = await issuer.database.pool.query("SELECT data FROM events WHERE type = 'OPENID_TOKEN_CREATE_FAIL' AND data->>'offerId' = $1", [locked.id]);
     expect(failEvents.rows).toHaveLength(3);
@@ -85,9 +83,9 @@ describe('token endpoint', () => {
 
   it('requires tx_code exactly when the offer has one (invalid_request), without counting an attempt', async () => {
     const offer = await withTx();
-    expectError(await requestToken(issuer, { 'pre-authorized_code': offer.code }), 'invalid_request');
+    expectError(await api.requestToken({ 'pre-authorized_code': offer.code }), 'invalid_request');
     const unexpected = await withoutTx();
-    expectError(await requestToken(issuer, { 'pre-authorized_code': unexpected.code, tx_code: '123456' }), 'invalid_request');
+    expectError(await api.requestToken({ 'pre-authorized_code': unexpected.code, tx_code: '123456' }), 'invalid_request');
     const { rows } = await issuer.database.pool.query('SELECT failed_attempts, status FROM offers WHERE id = ANY($1::uuid[])', [[offer.id, unexpected.id]]);
     expect(rows).toEqual([
       { failed_attempts: 0, status: 'pending' },
@@ -96,37 +94,25 @@ describe('token endpoint', () => {
   });
 
   it('rejects a missing code, other grant types, repeated parameters and non-form bodies', async () => {
-    expectError(await requestToken(issuer, {}), 'invalid_request');
-    const grant = await issuer.app.inject({
-      method: 'POST',
-      url: '/v1/oauth/token',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: tokenForm({ grant_type: 'authorization_code', code: 'x' }),
-    });
-    expectError(grant, 'unsupported_grant_type');
+    expectError(await api.requestToken({}), 'invalid_request');
+    expectError(await api.requestToken({ grant_type: 'authorization_code', code: 'x' }), 'unsupported_grant_type');
     const offer = await withoutTx();
-    const repeated = await issuer.app.inject({
-      method: 'POST',
-      url: '/v1/oauth/token',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: `${tokenForm({ grant_type: PRE_AUTHORIZED_GRANT, 'pre-authorized_code': offer.code })}&pre-authorized_code=other`,
-    });
-    expectError(repeated, 'invalid_request');
-    const json = await issuer.app.inject({ method: 'POST', url: '/v1/oauth/token', payload: { grant_type: PRE_AUTHORIZED_GRANT, 'pre-authorized_code': offer.code } });
+    expectError(await api.requestToken(`${tokenForm({ 'pre-authorized_code': offer.code })}&pre-authorized_code=other`), 'invalid_request');
+    const json = await api.post(WALLET_PATHS.token, { grant_type: PRE_AUTHORIZED_GRANT, 'pre-authorized_code': offer.code }, null);
     expectError(json, 'invalid_request');
     // None of these consumed the code.
-    expect((await requestToken(issuer, { 'pre-authorized_code': offer.code, unknown_parameter: 'ignored' })).statusCode).toBe(200);
+    expect((await api.requestToken({ 'pre-authorized_code': offer.code, unknown_parameter: 'ignored' })).statusCode).toBe(200);
   });
 
   it('accepts the draft 11 user_pin name for the transaction code', async () => {
     const offer = await withTx();
-    expect((await requestToken(issuer, { 'pre-authorized_code': offer.code, user_pin: String(offer.transactionCode) })).statusCode).toBe(200);
+    expect((await api.requestToken({ 'pre-authorized_code': offer.code, user_pin: String(offer.transactionCode) })).statusCode).toBe(200);
   });
 });
 
 describe('nonce endpoint', () => {
   it('returns fresh, unpredictable c_nonces that are not cacheable', async () => {
-    const responses = await Promise.all([1, 2, 3].map(() => issuer.app.inject({ method: 'POST', url: '/v1/openid/nonce' })));
+    const responses = await Promise.all([1, 2, 3].map(() => api.requestNonce()));
     for (const response of responses) {
       expect(response.statusCode).toBe(200);
       expect(response.headers['cache-control']).toBe('no-store');
