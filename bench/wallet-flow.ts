@@ -1,4 +1,5 @@
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { PROOF_TYP } from '../src/protocol.js';
 import { OFFERS, credentialRequest, preAuthorizedCodeOf, type HttpResponse, type IssuerClient } from '../test/support/client.js';
 import type { StepStats } from './stats.js';
 
@@ -19,7 +20,7 @@ export function walletKeys(count: number): WalletKey[] {
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 export function proofJwt(key: WalletKey, audience: string, nonce: string): string {
-  const signingInput = `${b64({ typ: 'openid4vci-proof+jwt', alg: 'ES256', jwk: key.jwk })}.${b64({ aud: audience, iat: Math.floor(Date.now() / 1000), nonce })}`;
+  const signingInput = `${b64({ typ: PROOF_TYP, alg: 'ES256', jwk: key.jwk })}.${b64({ aud: audience, iat: Math.floor(Date.now() / 1000), nonce })}`;
   return `${signingInput}.${sign('sha256', Buffer.from(signingInput), { key: key.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
 }
 

@@ -1,40 +1,37 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_KEYS, CONFIGURATIONS, OFFERS, USERS, httpClient, type IssuerClient } from './support/client.js';
 import { startTestIssuer, type TestIssuer } from './support/issuer.js';
-import { createConfiguration, createOffer, tokenForm, PRE_AUTHORIZED_GRANT } from './support/flow.js';
 
 // Two app instances on one PostgreSQL, each with a pool of 5, receiving real concurrent HTTP
 // requests: the single-use and attempt-limit guarantees must hold across them.
 let first: TestIssuer;
 let second: TestIssuer;
+/** Each instance over real HTTP, as its admin. */
+let overHttp: Map<TestIssuer, IssuerClient>;
 let configurationId: string;
 beforeAll(async () => {
   first = await startTestIssuer({ listen: true });
   second = await startTestIssuer({ listen: true, databaseUrl: first.databaseUrl, publicUrl: first.url });
-  configurationId = await createConfiguration(first);
+  overHttp = new Map([first, second].map((instance) => [instance, httpClient(instance.url, { key: instance.adminKey })]));
+  configurationId = (await first.client.createConfiguration()).id;
 });
 afterAll(async () => {
+  for (const client of overHttp?.values() ?? []) await client.close();
   await second?.close();
   await first?.close();
 });
 
+const http = (instance: TestIssuer) => overHttp.get(instance)!;
+
 async function fireTokenRequests(fields: Record<string, string>, count: number) {
-  const body = tokenForm({ grant_type: PRE_AUTHORIZED_GRANT, ...fields });
-  const responses = await Promise.all(
-    Array.from({ length: count }, (_, index) =>
-      fetch(`${(index % 2 ? second : first).url}/v1/oauth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body,
-      }).then(async (response) => ({ status: response.status, body: await response.json() })),
-    ),
-  );
-  return responses;
+  const responses = await Promise.all(Array.from({ length: count }, (_, index) => http(index % 2 ? second : first).requestToken(fields)));
+  return responses.map((response) => ({ status: response.statusCode, body: response.json() }));
 }
 
 describe('concurrent redemption across two instances', () => {
   for (let round = 1; round <= 5; round++) {
     it(`round ${round}: 50 concurrent redemptions of one code give exactly one access token`, async () => {
-      const offer = await createOffer(first, { credentials: [configurationId], transactionCodeConfiguration: {} });
+      const offer = await first.client.createOffer({ credentials: [configurationId], transactionCodeConfiguration: {} });
       const responses = await fireTokenRequests({ 'pre-authorized_code': offer.code, tx_code: String(offer.transactionCode) }, 50);
       const ok = responses.filter((r) => r.status === 200);
       expect(ok).toHaveLength(1);
@@ -46,7 +43,7 @@ describe('concurrent redemption across two instances', () => {
 
   for (let round = 1; round <= 5; round++) {
     it(`round ${round}: 50 concurrent wrong transaction codes lock the offer without exceeding the limit`, async () => {
-      const offer = await createOffer(first, { credentials: [configurationId], transactionCodeConfiguration: {} });
+      const offer = await first.client.createOffer({ credentials: [configurationId], transactionCodeConfiguration: {} });
       const wrong = String(offer.transactionCode).startsWith('9') ? '100000' : '999999';
       const responses = await fireTokenRequests({ 'pre-authorized_code': offer.code, tx_code: wrong }, 50);
       expect(responses.every((r) => r.status === 400 && r.body.error === 'invalid_grant')).toBe(true);
@@ -62,13 +59,6 @@ describe('concurrent redemption across two instances', () => {
 });
 
 describe('caches stay consistent across instances (LISTEN/NOTIFY invalidation)', () => {
-  const managementCall = (instance: TestIssuer, method: string, url: string, key: string, payload?: unknown) =>
-    fetch(`${instance.url}${url}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, ...(payload !== undefined && { 'content-type': 'application/json' }) },
-      body: payload === undefined ? undefined : JSON.stringify(payload),
-    });
-
   async function eventually(check: () => Promise<boolean>, withinMs = 2000) {
     const deadline = Date.now() + withinMs;
     while (Date.now() < deadline) {
@@ -79,40 +69,38 @@ describe('caches stay consistent across instances (LISTEN/NOTIFY invalidation)',
   }
 
   it('an API key revoked on one instance stops working on the other', async () => {
-    const created = await (await managementCall(first, 'POST', '/v1/api-keys', first.adminKey, { name: 'cached', role: 'issuer' })).json();
+    const created = await http(first).createKey('issuer', 'cached');
     // Used on the second instance, so it is cached there.
-    expect((await managementCall(second, 'GET', '/v1/users', created.key)).status).toBe(200);
-    expect((await managementCall(second, 'GET', '/v1/users', created.key)).status).toBe(200);
-    expect((await managementCall(first, 'DELETE', `/v1/api-keys/${created.id}`, first.adminKey)).status).toBe(204);
-    expect((await managementCall(first, 'GET', '/v1/users', created.key)).status).toBe(401);
-    expect(await eventually(async () => (await managementCall(second, 'GET', '/v1/users', created.key)).status === 401)).toBe(true);
+    expect((await http(second).get(USERS, created.key)).statusCode).toBe(200);
+    expect((await http(second).get(USERS, created.key)).statusCode).toBe(200);
+    expect((await http(first).del(`${API_KEYS}/${created.id}`)).statusCode).toBe(204);
+    expect((await http(first).get(USERS, created.key)).statusCode).toBe(401);
+    expect(await eventually(async () => (await http(second).get(USERS, created.key)).statusCode === 401)).toBe(true);
   });
 
   it('the issuer metadata of every instance follows configurations created, changed and deleted on another', async () => {
-    const metadataOf = async (instance: TestIssuer) =>
-      (await (await fetch(`${instance.url}/.well-known/openid-credential-issuer`)).json()).credential_configurations_supported as Record<string, { vct: string }>;
+    const metadataOf = async (instance: TestIssuer) => (await http(instance).metadata('credentialIssuer')).credential_configurations_supported as Record<string, { vct: string }>;
     await metadataOf(second); // cached on the second instance now
-    const id = await createConfiguration(first, { type: 'https://credentials.example.com/metadata-v1' });
+    const { id } = await first.client.createConfiguration({ type: 'https://credentials.example.com/metadata-v1' });
     expect(await eventually(async () => (await metadataOf(second))[id]?.vct === 'https://credentials.example.com/metadata-v1')).toBe(true);
-    const put = await managementCall(first, 'PUT', `/v2/credentials/sd-jwt/configurations/${id}`, first.adminKey, { type: 'https://credentials.example.com/metadata-v2' });
-    expect(put.status).toBe(200);
+    const put = await http(first).put(`${CONFIGURATIONS}/${id}`, { type: 'https://credentials.example.com/metadata-v2' });
+    expect(put.statusCode).toBe(200);
     expect(await eventually(async () => (await metadataOf(second))[id]?.vct === 'https://credentials.example.com/metadata-v2')).toBe(true);
-    expect((await managementCall(first, 'DELETE', `/v2/credentials/sd-jwt/configurations/${id}`, first.adminKey)).status).toBe(204);
+    expect((await http(first).del(`${CONFIGURATIONS}/${id}`)).statusCode).toBe(204);
     expect(await eventually(async () => !(id in (await metadataOf(second))))).toBe(true);
   });
 
   it('a configuration changed on one instance is used by offers created on the other', async () => {
-    const id = await createConfiguration(first);
-    const offerOn = (instance: TestIssuer, claims: Record<string, unknown>) =>
-      managementCall(instance, 'POST', '/v1/openid/offers/pre-authorized', instance.adminKey, { credentials: [id], claims });
-    expect((await offerOn(second, { name: 'Ada' })).status).toBe(201);
-    const put = await managementCall(first, 'PUT', `/v2/credentials/sd-jwt/configurations/${id}`, first.adminKey, {
+    const { id } = await first.client.createConfiguration();
+    const offerOn = (instance: TestIssuer, claims: Record<string, unknown>) => http(instance).post(OFFERS, { credentials: [id], claims });
+    expect((await offerOn(second, { name: 'Ada' })).statusCode).toBe(201);
+    const put = await http(first).put(`${CONFIGURATIONS}/${id}`, {
       type: 'https://credentials.example.com/test',
       claimMappings: { name: { mapFrom: 'claims.name', required: true }, email: { mapFrom: 'claims.email', required: true } },
     });
-    expect(put.status).toBe(200);
+    expect(put.statusCode).toBe(200);
     // The new required claim is enforced by the second instance too.
-    expect(await eventually(async () => (await offerOn(second, { name: 'Ada' })).status === 400)).toBe(true);
-    expect((await offerOn(second, { name: 'Ada', email: 'ada@example.com' })).status).toBe(201);
+    expect(await eventually(async () => (await offerOn(second, { name: 'Ada' })).statusCode === 400)).toBe(true);
+    expect((await offerOn(second, { name: 'Ada', email: 'ada@example.com' })).statusCode).toBe(201);
   });
 });

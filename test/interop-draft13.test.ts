@@ -4,7 +4,7 @@ import { Oid4vciClient, Oid4vciDraftVersion, setGlobalConfig } from '@animo-id/o
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { SignJWT, compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, startTestIssuer, type TestIssuer } from './support/issuer.js';
+import { startTestIssuer, type TestIssuer } from './support/issuer.js';
 import { holderKey, type HolderKey } from './support/wallet.js';
 
 setGlobalConfig({ allowInsecureUrls: true });
@@ -16,13 +16,8 @@ let issuer: TestIssuer;
 let configurationId: string;
 beforeAll(async () => {
   issuer = await startTestIssuer({ listen: true, env: { SD_JWT_VC_FORMAT: 'vc+sd-jwt' } });
-  const response = await issuer.app.inject({
-    method: 'POST',
-    url: '/v2/credentials/sd-jwt/configurations',
-    headers: bearer(issuer.adminKey),
-    payload: { type: 'https://credentials.example.com/membership', claimMappings: { name: { mapFrom: 'claims.name', required: true } } },
-  });
-  configurationId = response.json().id;
+  const configuration = { type: 'https://credentials.example.com/membership', claimMappings: { name: { mapFrom: 'claims.name', required: true } } };
+  configurationId = (await issuer.client.createConfiguration(configuration)).id;
 });
 afterAll(() => issuer.close());
 
@@ -42,21 +37,14 @@ function draft13Wallet(holder: HolderKey) {
 
 describe('interop with a draft 13 wallet library (@animo-id/oid4vci 0.1)', () => {
   it('redeems the offer with the c_nonce from the token response and gets a vc+sd-jwt credential', async () => {
-    const offer = (
-      await issuer.app.inject({
-        method: 'POST',
-        url: '/v1/openid/offers/pre-authorized',
-        headers: bearer(issuer.adminKey),
-        payload: { credentials: [configurationId], claims: { name: 'Grace' }, transactionCodeConfiguration: { inputMode: 'text', length: 8 } },
-      })
-    ).json();
+    const offer = await issuer.client.createOffer({ credentials: [configurationId], claims: { name: 'Grace' }, transactionCodeConfiguration: { inputMode: 'text', length: 8 } });
     const holder = await holderKey();
     const client = draft13Wallet(holder);
 
     const credentialOffer = await client.resolveCredentialOffer(offer.uri);
     const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
     expect(issuerMetadata.originalDraftVersion).toBe(Oid4vciDraftVersion.Draft14);
-    const { accessTokenResponse } = await client.retrievePreAuthorizedCodeAccessTokenFromOffer({ credentialOffer, issuerMetadata, txCode: offer.transactionCode });
+    const { accessTokenResponse } = await client.retrievePreAuthorizedCodeAccessTokenFromOffer({ credentialOffer, issuerMetadata, txCode: String(offer.transactionCode) });
     expect(accessTokenResponse.c_nonce).toEqual(expect.any(String));
 
     const { jwt } = await client.createCredentialRequestJwtProof({

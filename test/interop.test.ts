@@ -2,7 +2,7 @@ import { X509Certificate, createHash } from 'node:crypto';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, startTestIssuer, type TestIssuer } from './support/issuer.js';
+import { startTestIssuer, type TestIssuer } from './support/issuer.js';
 import { holderKey, walletClient } from './support/wallet.js';
 
 let issuer: TestIssuer;
@@ -10,38 +10,24 @@ let configurationId: string;
 
 beforeAll(async () => {
   issuer = await startTestIssuer({ listen: true });
-  const response = await issuer.app.inject({
-    method: 'POST',
-    url: '/v2/credentials/sd-jwt/configurations',
-    headers: bearer(issuer.adminKey),
-    payload: {
-      type: 'https://credentials.example.com/university-degree',
-      name: 'University degree',
-      claimMappings: {
-        given_name: { mapFrom: 'claims.givenName', required: true },
-        degree: { mapFrom: 'claims.degree', required: true, selectivelyDisclosable: false },
-        student_id: { mapFrom: 'user.id' },
-        graduation_year: { mapFrom: 'claims.year', defaultValue: 2024 },
-      },
-      expiresIn: { years: 5 },
-      branding: { name: 'Degree', backgroundColor: '#112233', logo: { uri: 'https://example.com/logo.png', altText: 'logo' } },
+  const configuration = await issuer.client.createConfiguration({
+    type: 'https://credentials.example.com/university-degree',
+    name: 'University degree',
+    claimMappings: {
+      given_name: { mapFrom: 'claims.givenName', required: true },
+      degree: { mapFrom: 'claims.degree', required: true, selectivelyDisclosable: false },
+      student_id: { mapFrom: 'user.id' },
+      graduation_year: { mapFrom: 'claims.year', defaultValue: 2024 },
     },
+    expiresIn: { years: 5 },
+    branding: { name: 'Degree', backgroundColor: '#112233', logo: { uri: 'https://example.com/logo.png', altText: 'logo' } },
   });
-  expect(response.statusCode).toBe(201);
-  configurationId = response.json().id;
+  configurationId = configuration.id;
 });
 afterAll(() => issuer.close());
 
-async function createOffer(extra: Record<string, unknown> = {}) {
-  const response = await issuer.app.inject({
-    method: 'POST',
-    url: '/v1/openid/offers/pre-authorized',
-    headers: bearer(issuer.adminKey),
-    payload: { credentials: [configurationId], claims: { givenName: 'Ada', degree: 'MSc Computing' }, ...extra },
-  });
-  expect(response.statusCode).toBe(201);
-  return response.json() as { id: string; userId: string; uri: string; transactionCode?: number };
-}
+const createOffer = (extra: Record<string, unknown> = {}) =>
+  issuer.client.createOffer({ credentials: [configurationId], claims: { givenName: 'Ada', degree: 'MSc Computing' }, ...extra });
 
 /** A verifier that trusts only what the issuer publishes at /.well-known/jwt-vc-issuer. */
 async function verifyWithPublishedKeys(credential: string) {

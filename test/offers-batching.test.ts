@@ -1,29 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, startTestIssuer, type TestIssuer } from './support/issuer.js';
-import { OFFERS, management } from './support/management.js';
+import { OFFERS, httpClient, type IssuerClient } from './support/client.js';
+import { startTestIssuer, type TestIssuer } from './support/issuer.js';
 
 describe('offers created at the same moment', () => {
   let issuer: TestIssuer;
-  let api: ReturnType<typeof management>;
-  let http: Pool;
+  let api: IssuerClient;
+  let http: IssuerClient;
   beforeAll(async () => {
     issuer = await startTestIssuer({ listen: true });
-    api = management(issuer);
+    api = issuer.client;
     // Connections opened beforehand, so that requests sent together arrive together, as under load.
-    http = new Pool(issuer.url, { connections: 40 });
-    await Promise.all(Array.from({ length: 40 }, () => http.request({ method: 'GET', path: '/health/live' }).then((response) => response.body.text())));
+    http = httpClient(issuer.url, { key: issuer.adminKey, connections: 40 });
+    await Promise.all(Array.from({ length: 40 }, () => http.get('/health/live', null)));
   });
   afterAll(async () => {
     await http.close();
     await issuer.close();
   });
 
-  const createOverHttp = async (body: Record<string, unknown>) => {
-    const response = await http.request({ method: 'POST', path: OFFERS, headers: { ...bearer(issuer.adminKey), 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    return { status: response.statusCode, json: () => response.body.json() };
-  };
+  const createOverHttp = (body: Record<string, unknown>) => http.post(OFFERS, body);
 
   it('share statements, and each is still complete: user, offer, both events; persisted claims of one user all merge', async () => {
     const configuration = await api.createConfiguration({ claimMappings: { name: { mapFrom: 'claims.name' } } });
@@ -34,8 +30,8 @@ describe('offers created at the same moment', () => {
         : { credentials: [configuration.id], claims: { name: `person ${index}` } },
     );
     const responses = await Promise.all(bodies.map(createOverHttp));
-    expect(responses.map((response) => response.status)).toEqual(bodies.map(() => 201));
-    const offers = (await Promise.all(responses.map((response) => response.json()))) as { id: string; userId: string }[];
+    expect(responses.map((response) => response.statusCode)).toEqual(bodies.map(() => 201));
+    const offers = responses.map((response) => response.json()) as { id: string; userId: string }[];
 
     const { rows } = await issuer.database.pool.query<{ statements: number; offers: number }>(
       'SELECT count(DISTINCT xmin::text)::int AS statements, count(*)::int AS offers FROM offers WHERE id = ANY ($1)',
@@ -51,11 +47,11 @@ describe('offers created at the same moment', () => {
     expect((await issuer.database.pool.query('SELECT 1 FROM users WHERE id = ANY ($1)', [newUsers])).rowCount).toBe(30);
 
     for (const offer of offers) {
-      const events = await api.eventRows(`type LIKE 'OPENID_PRE_AUTHORIZED_OFFER_CREATE_%' AND data->>'offerId' = $1`, [offer.id]);
+      const events = await issuer.tables.eventRows(`type LIKE 'OPENID_PRE_AUTHORIZED_OFFER_CREATE_%' AND data->>'offerId' = $1`, [offer.id]);
       expect(events.map((event) => event.type)).toEqual(['OPENID_PRE_AUTHORIZED_OFFER_CREATE_SUCCESS']);
     }
-    const started = await api.eventRows(`type = 'OPENID_PRE_AUTHORIZED_OFFER_CREATE_START'`);
-    const succeeded = await api.eventRows(`type = 'OPENID_PRE_AUTHORIZED_OFFER_CREATE_SUCCESS'`);
+    const started = await issuer.tables.eventRows(`type = 'OPENID_PRE_AUTHORIZED_OFFER_CREATE_START'`);
+    const succeeded = await issuer.tables.eventRows(`type = 'OPENID_PRE_AUTHORIZED_OFFER_CREATE_SUCCESS'`);
     expect(new Set(started.map((event) => event.request_id))).toEqual(new Set(succeeded.map((event) => event.request_id)));
   });
 
@@ -67,11 +63,11 @@ describe('offers created at the same moment', () => {
       BEGIN RAISE EXCEPTION 'poisoned offer'; END $$`);
     await pool.query(`CREATE TRIGGER poisoned BEFORE INSERT ON offers FOR EACH ROW WHEN (NEW.claims ? '${marker}') EXECUTE FUNCTION reject_poison()`);
     try {
-      const before = await api.counts();
+      const before = await issuer.tables.counts();
       const bodies = Array.from({ length: 12 }, (_, index) => ({ credentials: [configuration.id], claims: index === 5 ? { [marker]: 'x' } : { name: String(index) } }));
       const responses = await Promise.all(bodies.map(createOverHttp));
-      expect(responses.map((response) => response.status)).toEqual(bodies.map((_, index) => (index === 5 ? 500 : 201)));
-      const after = await api.counts();
+      expect(responses.map((response) => response.statusCode)).toEqual(bodies.map((_, index) => (index === 5 ? 500 : 201)));
+      const after = await issuer.tables.counts();
       expect(after.offers - before.offers).toBe(11);
       expect(after.users - before.users).toBe(11);
     } finally {

@@ -1,24 +1,28 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, startTestIssuer, type TestIssuer } from './support/issuer.js';
-import { OFFERS, management } from './support/management.js';
+import { OFFERS, httpClient, type IssuerClient } from './support/client.js';
+import { startTestIssuer, type TestIssuer } from './support/issuer.js';
 
 // Offers for existing users that persist claims write the user row. Under concurrent load over two
 // instances every caller must get exactly its own outcome: 201 only for an offer that committed, an
 // error only when nothing was written, never a deadlock answered as 500.
 let first: TestIssuer;
 let second: TestIssuer;
+/** Each instance over real HTTP, as its admin. */
+let overHttp: IssuerClient[];
 beforeAll(async () => {
   first = await startTestIssuer({ listen: true });
   second = await startTestIssuer({ listen: true, databaseUrl: first.databaseUrl, publicUrl: first.url });
+  overHttp = [first, second].map((instance) => httpClient(instance.url, { key: instance.adminKey, connections: 100 }));
 });
 afterAll(async () => {
+  for (const client of overHttp ?? []) await client.close();
   await second?.close();
   await first?.close();
 });
 
 describe('concurrent offers that persist claims on shared users, over two instances', () => {
   it('answer each caller with its own outcome: no 500, and the offers written are exactly the 201s', async () => {
-    const api = management(first);
+    const api = first.client;
     const configuration = await api.createConfiguration({ claimMappings: { name: { mapFrom: 'claims.name' } } });
     const users = await Promise.all(Array.from({ length: 8 }, (_, index) => api.createUser({ name: `user ${index}` })));
 
@@ -27,18 +31,13 @@ describe('concurrent offers that persist claims on shared users, over two instan
     for (let round = 0; round < 3; round++) {
       const responses = await Promise.all(
         Array.from({ length: 100 }, async (_, index) => {
-          const issuer = index % 2 ? second : first;
-          const response = await fetch(issuer.url + OFFERS, {
-            method: 'POST',
-            headers: { ...bearer(issuer.adminKey), 'content-type': 'application/json' },
-            body: JSON.stringify({
-              credentials: [configuration.id],
-              userId: users[(index * 7 + round) % users.length]!.id,
-              claims: { [`r${round}i${index}`]: index, name: 'persisted' },
-              claimsToPersist: [`r${round}i${index}`, 'name'],
-            }),
+          const response = await overHttp[index % 2]!.post(OFFERS, {
+            credentials: [configuration.id],
+            userId: users[(index * 7 + round) % users.length]!.id,
+            claims: { [`r${round}i${index}`]: index, name: 'persisted' },
+            claimsToPersist: [`r${round}i${index}`, 'name'],
           });
-          return { status: response.status, body: (await response.json()) as { id?: string } };
+          return { status: response.statusCode, body: response.json() as { id?: string } };
         }),
       );
       for (const { status, body } of responses) {
@@ -66,7 +65,7 @@ describe('concurrent offers that persist claims on shared users, over two instan
 describe('a saturated connection pool', () => {
   it('is a 503 that says the service is at capacity, not that the database is down', async () => {
     const issuer = await startTestIssuer({ env: { DATABASE_POOL_SIZE: '1' } });
-    const api = management(issuer);
+    const api = issuer.client;
     const configuration = await api.createConfiguration();
     const blocker = new (await import('pg')).default.Client({ connectionString: issuer.databaseUrl });
     await blocker.connect();

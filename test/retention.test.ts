@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SWEEP_LOCK_ID, sweepOnce } from '../src/retention/sweeper.js';
 import { startTestIssuer, type TestIssuer } from './support/issuer.js';
-import { createConfiguration, createOffer, requestToken } from './support/flow.js';
 
 let issuer: TestIssuer;
 beforeAll(async () => {
@@ -14,10 +13,10 @@ const count = async (table: string) => (await issuer.database.pool.query(`SELECT
 describe('the sweeper keeps tables bounded', () => {
   it('removes expired offers, tokens and used nonces past retention, in batches, and keeps live ones', async () => {
     const pool = issuer.database.pool;
-    const configurationId = await createConfiguration(issuer);
-    const live = await createOffer(issuer, { credentials: [configurationId] });
-    const old = await createOffer(issuer, { credentials: [configurationId] });
-    expect((await requestToken(issuer, { 'pre-authorized_code': old.code })).statusCode).toBe(200);
+    const { id: configurationId } = await issuer.client.createConfiguration();
+    const live = await issuer.client.createOffer({ credentials: [configurationId] });
+    const old = await issuer.client.createOffer({ credentials: [configurationId] });
+    await issuer.client.redeem(old);
     await pool.query("UPDATE offers SET expires_at = now() - interval '2 days' WHERE id = $1", [old.id]);
     await pool.query("UPDATE access_tokens SET expires_at = now() - interval '2 days' WHERE offer_id = $1", [old.id]);
     // 2,500 used nonces past expiry (three batches) and one still live.
@@ -34,8 +33,8 @@ describe('the sweeper keeps tables bounded', () => {
 
   it('keeps expired rows within the retention period, and only one instance sweeps at a time', async () => {
     const pool = issuer.database.pool;
-    const configurationId = await createConfiguration(issuer);
-    const recent = await createOffer(issuer, { credentials: [configurationId] });
+    const { id: configurationId } = await issuer.client.createConfiguration();
+    const recent = await issuer.client.createOffer({ credentials: [configurationId] });
     await pool.query("UPDATE offers SET expires_at = now() - interval '1 hour' WHERE id = $1", [recent.id]);
     expect(await sweepOnce(pool, 86_400)).toMatchObject({ offers: 0 });
     expect((await pool.query('SELECT 1 FROM offers WHERE id = $1', [recent.id])).rowCount).toBe(1);

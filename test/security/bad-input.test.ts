@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_JSON_DEPTH } from '../../src/http/input-limits.js';
-import { PRE_AUTHORIZED_GRANT, createConfiguration, createOffer, requestToken, type TestOffer } from '../support/flow.js';
+import { PRE_AUTHORIZED_GRANT } from '../../src/protocol.js';
+import { USERS, credentialRequest, type CreatedOffer } from '../support/client.js';
 import { expectDocumentedRejection, expectHealthy, expectNoServerError, stateFingerprint, type RouteKind } from '../support/hostile.js';
 import { bearer, startTestIssuer, type TestIssuer } from '../support/issuer.js';
 import { holderKey, proofJwt } from '../support/wallet.js';
@@ -19,20 +20,20 @@ let issuer: TestIssuer;
 let configurationId: string;
 let userId: string;
 /** An offer with a transaction code that no fuzzed request may touch: it must stay pending with no failed attempt. */
-let guarded: TestOffer;
+let guarded: CreatedOffer;
 /** An unused access token: every fuzzed credential request uses it, and it must still work at the end. */
 let accessToken: string;
 let validProof: string;
 
 beforeAll(async () => {
   issuer = await startTestIssuer({ publicUrl: PUBLIC_URL });
-  configurationId = await createConfiguration(issuer);
-  guarded = await createOffer(issuer, { credentials: [configurationId], transactionCodeConfiguration: {} });
-  const offer = await createOffer(issuer, { credentials: [configurationId] });
-  userId = offer.userId;
-  accessToken = (await requestToken(issuer, { 'pre-authorized_code': offer.code })).json().access_token;
-  const nonce = (await issuer.app.inject({ method: 'POST', url: '/v1/openid/nonce' })).json().c_nonce;
-  validProof = await proofJwt(await holderKey(), { aud: PUBLIC_URL, nonce });
+  const api = issuer.client;
+  configurationId = (await api.createConfiguration()).id;
+  guarded = await api.createOffer({ credentials: [configurationId], transactionCodeConfiguration: {} });
+  const session = await api.startSession({ credentials: [configurationId] });
+  userId = session.offer.userId;
+  accessToken = session.token;
+  validProof = await proofJwt(await holderKey(), { aud: PUBLIC_URL, nonce: await api.nonce() });
 });
 afterAll(() => issuer.close());
 
@@ -415,7 +416,7 @@ describe('hostile values', () => {
       [{ claims: { a: ['\udc00'], b: '\u0000' } }, 'claims.a[0]'],
     ] as const;
     for (const [payload, param] of cases) {
-      const response = await issuer.app.inject({ method: 'POST', url: '/v1/users', headers: bearer(issuer.adminKey), payload });
+      const response = await issuer.client.post(USERS, payload);
       expect(response.statusCode, response.body).toBe(400);
       expect(response.json().details).toEqual([{ location: 'body', param, msg: 'must not contain U+0000 or unpaired surrogate characters' }]);
     }
@@ -424,14 +425,14 @@ describe('hostile values', () => {
   it('SQL-looking, control-character and odd unicode strings are stored and returned exactly as sent (no injection, no mangling)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.dictionary(oddText.filter((key) => key.length > 0 && key.length <= 256), fc.oneof(oddText, fc.array(oddText, { maxLength: 3 })), { minKeys: 1, maxKeys: 4 }), async (claims) => {
-        const created = await issuer.app.inject({ method: 'POST', url: '/v1/users', headers: bearer(issuer.adminKey), payload: { claims } });
+        const created = await issuer.client.post(USERS, { claims });
         expectNoServerError(created);
         expect(created.statusCode, created.body).toBe(201);
         const { id } = created.json();
-        const read = await issuer.app.inject({ url: `/v1/users/${id}`, headers: bearer(issuer.adminKey) });
+        const read = await issuer.client.get(`${USERS}/${id}`);
         expect(read.json().claims).toEqual(claims);
         // Searching by those claims finds exactly users that hold them (jsonb containment), never everyone.
-        const search = await issuer.app.inject({ method: 'POST', url: '/v1/users/search', headers: bearer(issuer.adminKey), payload: { claims } });
+        const search = await issuer.client.post(`${USERS}/search`, { claims });
         expect(search.statusCode, search.body).toBe(200);
         const found = search.json().data as { id: string; claims: Record<string, unknown> }[];
         expect(found.map((user) => user.id)).toContain(id);
@@ -496,16 +497,10 @@ describe('hostile values', () => {
 
 describe('afterwards', () => {
   it('the guarded offer and the access token used by every fuzzed credential request still work, once', async () => {
-    const wrong = await requestToken(issuer, { 'pre-authorized_code': guarded.code });
+    const wrong = await issuer.client.requestToken({ 'pre-authorized_code': guarded.code });
     expect(wrong.statusCode).toBe(400);
-    const redeemed = await requestToken(issuer, { 'pre-authorized_code': guarded.code, tx_code: String(guarded.transactionCode) });
-    expect(redeemed.statusCode, redeemed.body).toBe(200);
-    const issued = await issuer.app.inject({
-      method: 'POST',
-      url: '/v1/openid/credential',
-      headers: bearer(accessToken),
-      payload: { credential_configuration_id: configurationId, proofs: { jwt: [validProof] } },
-    });
+    await issuer.client.redeem(guarded);
+    const issued = await issuer.client.requestCredential(accessToken, credentialRequest(configurationId, [validProof]));
     expect(issued.statusCode, issued.body).toBe(200);
     await expectHealthy(issuer);
   });

@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createConfiguration, createOffer, requestToken } from '../support/flow.js';
+import { PROOF_TYP } from '../../src/protocol.js';
+import { credentialRequest, draft13CredentialRequest } from '../support/client.js';
 import { expectDocumentedRejection, expectHealthy, stateFingerprint } from '../support/hostile.js';
-import { PROOF_TYP, handmadeJws, hostileProofCorpus, nowSeconds, proofHeader } from '../support/hostile-proofs.js';
-import { bearer, startTestIssuer, type TestIssuer } from '../support/issuer.js';
+import { handmadeJws, hostileProofCorpus, nowSeconds, proofHeader } from '../support/hostile-proofs.js';
+import { startTestIssuer, type TestIssuer } from '../support/issuer.js';
 import { holderKey, proofJwt, type HolderKey } from '../support/wallet.js';
 
 // Hostile key proofs at the credential endpoint, over Fastify's HTTP stack and a real PostgreSQL:
@@ -11,7 +12,6 @@ import { holderKey, proofJwt, type HolderKey } from '../support/wallet.js';
 // credential, no consumed nonce, the token still unused), and the service stays healthy.
 
 const PUBLIC_URL = 'https://issuer.example.com';
-const CREDENTIAL = '/v1/openid/credential';
 const VCT = 'https://credentials.example.com/test';
 
 let issuer: TestIssuer;
@@ -23,33 +23,27 @@ let nonce: string;
 
 beforeAll(async () => {
   issuer = await startTestIssuer({ publicUrl: PUBLIC_URL });
-  configurationId = await createConfiguration(issuer);
+  configurationId = (await issuer.client.createConfiguration()).id;
   [holder, other] = await Promise.all([holderKey(), holderKey()]);
 });
 afterAll(() => issuer.close());
 
 /** Each test gets a wallet session of its own: an unused access token and an unused c_nonce. */
 beforeEach(async () => {
-  const offer = await createOffer(issuer, { credentials: [configurationId] });
-  token = (await requestToken(issuer, { 'pre-authorized_code': offer.code })).json().access_token;
-  nonce = await freshNonce();
+  ({ token } = await issuer.client.startSession({ credentials: [configurationId] }));
+  nonce = await issuer.client.nonce();
 });
 
-async function freshNonce(): Promise<string> {
-  return (await issuer.app.inject({ method: 'POST', url: '/v1/openid/nonce' })).json().c_nonce;
-}
-
-const request10 = (...jwts: string[]) => ({ credential_configuration_id: configurationId, proofs: { jwt: jwts } });
-const requestDraft13 = (jwt: string) => ({ format: 'vc+sd-jwt', vct: VCT, proof: { proof_type: 'jwt', jwt } });
-const post = (body: unknown, accessToken = token) => issuer.app.inject({ method: 'POST', url: CREDENTIAL, headers: bearer(accessToken), payload: body as object });
+const request10 = (...jwts: string[]) => credentialRequest(configurationId, jwts);
+const requestDraft13 = (jwt: string) => draft13CredentialRequest(VCT, jwt);
+const post = (body: unknown, accessToken = token) => issuer.client.requestCredential(accessToken, body);
 
 describe('a corpus of hostile key proofs', () => {
   it('each is refused with its error in the OAuth shape, in 1.0 and draft 13 requests, alone or in a batch, writing nothing', async () => {
     const corpus = await hostileProofCorpus({ holder, other, nonce, aud: PUBLIC_URL, secrets: issuer.secrets });
     // A c_nonce already spent by a successful request of another wallet.
-    const spent = await freshNonce();
-    const elsewhere = await createOffer(issuer, { credentials: [configurationId] });
-    const elsewhereToken = (await requestToken(issuer, { 'pre-authorized_code': elsewhere.code })).json().access_token;
+    const spent = await issuer.client.nonce();
+    const { token: elsewhereToken } = await issuer.client.startSession({ credentials: [configurationId] });
     expect((await post(request10(await proofJwt(holder, { aud: PUBLIC_URL, nonce: spent })), elsewhereToken)).statusCode).toBe(200);
     corpus.push({ name: 'nonce already used', jwt: await proofJwt(holder, { aud: PUBLIC_URL, nonce: spent }), error: 'invalid_nonce' });
     const valid = await proofJwt(holder, { aud: PUBLIC_URL, nonce });
@@ -72,7 +66,7 @@ describe('a corpus of hostile key proofs', () => {
     await expectHealthy(issuer);
     // The same token and nonce still buy exactly one credential.
     expect((await post(request10(valid))).statusCode).toBe(200);
-    expect((await post(request10(await proofJwt(holder, { aud: PUBLIC_URL, nonce: await freshNonce() })))).statusCode).toBe(400);
+    expect((await post(request10(await proofJwt(holder, { aud: PUBLIC_URL, nonce: await issuer.client.nonce() })))).statusCode).toBe(400);
   });
 });
 

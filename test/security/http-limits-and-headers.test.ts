@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_JSON_DEPTH } from '../../src/http/input-limits.js';
-import { PRE_AUTHORIZED_GRANT, createConfiguration, createOffer, requestToken } from '../support/flow.js';
+import { PRE_AUTHORIZED_GRANT } from '../../src/protocol.js';
+import { USERS } from '../support/client.js';
 import { SECURITY_HEADERS, expectDocumentedRejection, stateFingerprint } from '../support/hostile.js';
 import { bearer, startTestIssuer, type TestIssuer } from '../support/issuer.js';
 
@@ -13,9 +14,8 @@ let issuer: TestIssuer;
 let accessToken: string;
 beforeAll(async () => {
   issuer = await startTestIssuer({ listen: true });
-  const configurationId = await createConfiguration(issuer);
-  const offer = await createOffer(issuer, { credentials: [configurationId] });
-  accessToken = (await requestToken(issuer, { 'pre-authorized_code': offer.code })).json().access_token;
+  const { id: configurationId } = await issuer.client.createConfiguration();
+  ({ token: accessToken } = await issuer.client.startSession({ credentials: [configurationId] }));
 });
 afterAll(() => issuer.close());
 
@@ -104,7 +104,7 @@ describe('request size', () => {
   });
 
   it('a body just under 500 KB is accepted', async () => {
-    const response = await issuer.app.inject({ method: 'POST', url: '/v1/users', headers: bearer(issuer.adminKey), payload: { claims: { x: padding(LIMIT - 100) } } });
+    const response = await issuer.client.post(USERS, { claims: { x: padding(LIMIT - 100) } });
     expect(response.statusCode, response.body.slice(0, 200)).toBe(201);
   });
 });
@@ -113,7 +113,7 @@ describe('JSON depth', () => {
   const nestedClaims = (depth: number) => `{"claims":${'{"a":'.repeat(depth - 1)}1${'}'.repeat(depth - 1)}}`;
 
   it(`exactly ${MAX_JSON_DEPTH} levels are accepted and stored`, async () => {
-    const response = await issuer.app.inject({ method: 'POST', url: '/v1/users', headers: { ...bearer(issuer.adminKey), 'content-type': 'application/json' }, payload: nestedClaims(MAX_JSON_DEPTH) });
+    const response = await issuer.client.post(USERS, nestedClaims(MAX_JSON_DEPTH));
     expect(response.statusCode, response.body).toBe(201);
     let level: unknown = response.json().claims;
     let depth = 1; // the body itself
@@ -144,7 +144,7 @@ describe('JSON depth', () => {
   });
 
   it('brackets inside strings do not count', async () => {
-    const response = await issuer.app.inject({ method: 'POST', url: '/v1/users', headers: bearer(issuer.adminKey), payload: { claims: { x: '['.repeat(1000) + '{"\\"'.repeat(100) } } });
+    const response = await issuer.client.post(USERS, { claims: { x: '['.repeat(1000) + '{"\\"'.repeat(100) } });
     expect(response.statusCode, response.body).toBe(201);
   });
 });

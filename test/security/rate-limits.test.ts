@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PRE_AUTHORIZED_GRANT, createConfiguration, createOffer, tokenForm } from '../support/flow.js';
+import { OFFERS } from '../support/client.js';
 import { SECURITY_HEADERS } from '../support/hostile.js';
 import { bearer, startTestIssuer, type TestIssuer } from '../support/issuer.js';
 
@@ -13,19 +13,12 @@ let issuer: TestIssuer;
 let configurationId: string;
 beforeAll(async () => {
   issuer = await startTestIssuer({ env: { RATE_LIMIT_PER_MINUTE: String(LIMIT) } });
-  configurationId = await createConfiguration(issuer);
+  configurationId = (await issuer.client.createConfiguration()).id;
 });
 afterAll(() => issuer.close());
 
-const token = (remoteAddress: string, fields: Record<string, string>) =>
-  issuer.app.inject({
-    method: 'POST',
-    url: '/v1/oauth/token',
-    remoteAddress,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: tokenForm({ grant_type: PRE_AUTHORIZED_GRANT, ...fields }),
-  });
-const nonce = (remoteAddress: string) => issuer.app.inject({ method: 'POST', url: '/v1/openid/nonce', remoteAddress });
+const token = (remoteAddress: string, fields: Record<string, string>) => issuer.client.requestToken(fields, { remoteAddress });
+const nonce = (remoteAddress: string) => issuer.client.requestNonce({ remoteAddress });
 
 function expectTooManyRequests(response: Awaited<ReturnType<typeof nonce>>) {
   expect(response.statusCode, response.body).toBe(429);
@@ -43,7 +36,7 @@ async function eventCount(): Promise<number> {
 
 describe('rate limits per client address', () => {
   it(`the token endpoint: ${LIMIT} requests a minute, then 429 slow_down with Retry-After; the refused attempts count nothing and write nothing`, async () => {
-    const offer = await createOffer(issuer, { credentials: [configurationId], transactionCodeConfiguration: {} });
+    const offer = await issuer.client.createOffer({ credentials: [configurationId], transactionCodeConfiguration: {} });
     const address = '198.51.100.1';
     for (let i = 0; i < LIMIT; i++) expect((await token(address, { 'pre-authorized_code': 'unknown' })).statusCode).toBe(400);
     const events = await eventCount();
@@ -70,7 +63,7 @@ describe('rate limits per client address', () => {
     for (let i = 0; i < LIMIT; i++) expect((await nonce(address)).statusCode).toBe(200);
     expect((await token(address, { 'pre-authorized_code': 'unknown' })).statusCode).toBe(400);
     for (let i = 0; i < LIMIT * 3; i++) {
-      const response = await issuer.app.inject({ url: '/v1/openid/offers/pre-authorized', remoteAddress: address, headers: bearer(issuer.adminKey) });
+      const response = await issuer.app.inject({ url: OFFERS, remoteAddress: address, headers: bearer(issuer.adminKey) });
       expect(response.statusCode).toBe(200);
     }
   });
@@ -78,7 +71,7 @@ describe('rate limits per client address', () => {
   it('RATE_LIMIT_PER_MINUTE=0 switches the limit off', async () => {
     const unlimited = await startTestIssuer({ env: { RATE_LIMIT_PER_MINUTE: '0' } });
     try {
-      for (let i = 0; i < 20; i++) expect((await unlimited.app.inject({ method: 'POST', url: '/v1/openid/nonce', remoteAddress: '198.51.100.6' })).statusCode).toBe(200);
+      for (let i = 0; i < 20; i++) expect((await unlimited.client.requestNonce({ remoteAddress: '198.51.100.6' })).statusCode).toBe(200);
     } finally {
       await unlimited.close();
     }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOffer, requestToken } from '../support/flow.js';
-import { bearer, startTestIssuer, type TestIssuer } from '../support/issuer.js';
-import { CONFIGURATIONS, OFFERS, USERS, expectBadRequest, management } from '../support/management.js';
+import { CONFIGURATIONS, OFFERS, USERS, credentialRequest, type IssuerClient } from '../support/client.js';
+import { expectBadRequest } from '../support/expectations.js';
+import { startTestIssuer, type TestIssuer } from '../support/issuer.js';
 import { holderKey, proofJwt } from '../support/wallet.js';
 
 // Claim data holding SD-JWT's own keys (`_sd`, `_sd_alg`, `...`) would be signed as given: the holder
@@ -10,11 +10,11 @@ import { holderKey, proofJwt } from '../support/wallet.js';
 // library. Both are refused wherever claim data enters, at any depth, and once more before signing.
 
 let issuer: TestIssuer;
-let api: ReturnType<typeof management>;
+let api: IssuerClient;
 let configurationId: string;
 beforeAll(async () => {
   issuer = await startTestIssuer();
-  api = management(issuer);
+  api = issuer.client;
   configurationId = (
     await api.createConfiguration({ claimMappings: { address: { mapFrom: 'claims.address' }, roles: { mapFrom: 'claims.roles' } } })
   ).id;
@@ -37,13 +37,13 @@ describe('reserved keys in claim data', () => {
 
   for (const [name, claims, param] of hostile) {
     it(`${name}: refused on POST /v1/users, PUT /v1/users/:id and offers, naming the path, writing nothing`, async () => {
-      const before = await api.counts();
+      const before = await issuer.tables.counts();
       expectBadRequest(await api.post(USERS, { claims }), [param]);
       const user = await api.createUser({ name: 'Ada' });
       expectBadRequest(await api.put(`${USERS}/${user.id}`, { claims }), [param]);
       expectBadRequest(await api.post(OFFERS, { credentials: [configurationId], claims }), [param]);
       expectBadRequest(await api.post(OFFERS, { credentials: [configurationId], userId: user.id, claims, claimsToPersist: Object.keys(claims) }), [param]);
-      expect(await api.counts()).toEqual({ ...before, users: before.users + 1 });
+      expect(await issuer.tables.counts()).toEqual({ ...before, users: before.users + 1 });
       expect((await api.get(`${USERS}/${user.id}`)).json().claims).toEqual({ name: 'Ada' });
     });
   }
@@ -70,17 +70,11 @@ describe('reserved keys in claim data', () => {
   });
 
   it('claim data stored before the rule existed is refused at issuance, before anything is signed', async () => {
-    const offer = await createOffer(issuer, { credentials: [configurationId], claims: { address: { street: 'Main St' } } });
+    const offer = await api.createOffer({ credentials: [configurationId], claims: { address: { street: 'Main St' } } });
     await issuer.database.pool.query(`UPDATE offers SET claims = $2 WHERE id = $1`, [offer.id, JSON.stringify({ address: { street: 'Main St', _sd: [FORGED_DIGEST] } })]);
-    const token = (await requestToken(issuer, { 'pre-authorized_code': offer.code })).json().access_token as string;
-    const nonce = (await issuer.app.inject({ method: 'POST', url: '/v1/openid/nonce' })).json().c_nonce as string;
-    const proof = await proofJwt(await holderKey(), { aud: issuer.config.publicUrl, nonce });
-    const response = await issuer.app.inject({
-      method: 'POST',
-      url: '/v1/openid/credential',
-      headers: bearer(token),
-      payload: { credential_configuration_id: configurationId, proofs: { jwt: [proof] } },
-    });
+    const { token } = await api.redeem(offer);
+    const proof = await proofJwt(await holderKey(), { aud: issuer.config.publicUrl, nonce: await api.nonce() });
+    const response = await api.requestCredential(token, credentialRequest(configurationId, [proof]));
     expect(response.statusCode).toBe(400);
     expect(response.json()).toEqual({ error: 'credential_request_denied', error_description: expect.stringContaining('address._sd') });
     const { rows } = await issuer.database.pool.query('SELECT count(*)::int AS n FROM credential_issuances WHERE offer_id = $1', [offer.id]);

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { exportJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PRE_AUTHORIZED_GRANT, tokenForm } from '../support/flow.js';
-import { bearer, startTestIssuer, type TestIssuer } from '../support/issuer.js';
-import { dumpDatabase, management, preAuthorizedCodeOf } from '../support/management.js';
+import { WALLET_PATHS } from '../../src/protocol.js';
+import { EVENTS, OFFERS, USERS, credentialRequest, draft13CredentialRequest, tokenForm } from '../support/client.js';
+import { startTestIssuer, type TestIssuer } from '../support/issuer.js';
 import { holderKey, proofJwt } from '../support/wallet.js';
 
 // A whole issuance, with its usual mistakes, through the HTTP stack; then every table and every log
@@ -21,82 +21,63 @@ let credential: string;
 
 beforeAll(async () => {
   issuer = await startTestIssuer({ publicUrl: PUBLIC_URL, logLevel: 'trace' });
-  const api = management(issuer);
-  const inject = issuer.app.inject.bind(issuer.app);
+  const api = issuer.client;
 
   // An issuer back-end with a key of its own.
   const { key } = await api.createKey('issuer', 'back-end');
   secrets['API key'] = key;
   secrets.ADMIN_API_KEY = issuer.adminKey;
-  const configuration = await inject({
-    method: 'POST',
-    url: '/v2/credentials/sd-jwt/configurations',
-    headers: bearer(key),
-    payload: {
-      type: 'https://credentials.example.com/identity',
-      claimMappings: {
-        given_name: { mapFrom: 'claims.givenName', required: true },
-        family_name: { mapFrom: 'claims.familyName', required: true, selectivelyDisclosable: false },
-        street: { mapFrom: 'claims.address.street' },
-      },
+  const backEnd = api.as(key);
+  const { id: configurationId } = await backEnd.createConfiguration({
+    type: 'https://credentials.example.com/identity',
+    claimMappings: {
+      given_name: { mapFrom: 'claims.givenName', required: true },
+      family_name: { mapFrom: 'claims.familyName', required: true, selectivelyDisclosable: false },
+      street: { mapFrom: 'claims.address.street' },
     },
   });
-  expect(configuration.statusCode).toBe(201);
-  const configurationId = configuration.json().id;
-  const created = await inject({
-    method: 'POST',
-    url: '/v1/openid/offers/pre-authorized',
-    headers: bearer(key),
-    payload: { credentials: [configurationId], claims: CLAIMS, claimsToPersist: ['givenName'], transactionCodeConfiguration: { length: 8, inputMode: 'text' } },
-  });
-  expect(created.statusCode).toBe(201);
-  const offer = created.json();
-  secrets['pre-authorized code'] = preAuthorizedCodeOf(offer.uri);
+  const offer = await backEnd.createOffer({ credentials: [configurationId], claims: CLAIMS, claimsToPersist: ['givenName'], transactionCodeConfiguration: { length: 8, inputMode: 'text' } });
+  secrets['pre-authorized code'] = offer.code;
   secrets['transaction code'] = String(offer.transactionCode);
   // A management request that fails validation with the claims in its body.
-  expect((await inject({ method: 'POST', url: '/v1/users', headers: bearer(key), payload: { claims: CLAIMS, extra: true } })).statusCode).toBe(400);
+  expect((await backEnd.post(USERS, { claims: CLAIMS, extra: true })).statusCode).toBe(400);
 
   // The wallet: a mistyped transaction code first.
-  const token = (fields: Record<string, string>, url = '/v1/oauth/token') =>
-    inject({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: tokenForm({ grant_type: PRE_AUTHORIZED_GRANT, ...fields }) });
-  expect((await token({ 'pre-authorized_code': secrets['pre-authorized code'], tx_code: 'WRONGCOD' })).statusCode).toBe(400);
-  const redeemed = await token({ 'pre-authorized_code': secrets['pre-authorized code'], tx_code: secrets['transaction code'] });
-  expect(redeemed.statusCode, redeemed.body).toBe(200);
-  secrets['access token'] = redeemed.json().access_token;
-  secrets['c_nonce (token response)'] = redeemed.json().c_nonce;
-  const nonce = (await inject({ method: 'POST', url: '/v1/openid/nonce' })).json().c_nonce;
+  expect((await api.requestToken({ 'pre-authorized_code': secrets['pre-authorized code'], tx_code: 'WRONGCOD' })).statusCode).toBe(400);
+  const redeemed = await api.redeem(offer);
+  secrets['access token'] = redeemed.token;
+  secrets['c_nonce (token response)'] = redeemed.cNonce;
+  const nonce = await api.nonce();
   secrets['c_nonce (nonce endpoint)'] = nonce;
 
   const holder = await holderKey();
   secrets['holder private key'] = (await exportJWK(holder.privateKey)).d!;
-  const credentialRequest = (body: unknown) => inject({ method: 'POST', url: '/v1/openid/credential', headers: bearer(secrets['access token']!), payload: body as object });
   // A proof for the wrong audience (draft 13: the error carries a fresh c_nonce), then the right one.
-  const refused = await credentialRequest({
-    format: 'dc+sd-jwt',
-    vct: 'https://credentials.example.com/identity',
-    proof: { proof_type: 'jwt', jwt: await proofJwt(holder, { aud: 'https://other.example.com', nonce: secrets['c_nonce (token response)'] }) },
-  });
+  const wrongAudience = await proofJwt(holder, { aud: 'https://other.example.com', nonce: secrets['c_nonce (token response)'] });
+  const refused = await api.requestCredential(redeemed.token, draft13CredentialRequest('https://credentials.example.com/identity', wrongAudience, 'dc+sd-jwt'));
   expect(refused.statusCode).toBe(400);
   secrets['c_nonce (error response)'] = refused.json().c_nonce;
   secrets['proof JWT'] = await proofJwt(holder, { aud: PUBLIC_URL, nonce });
-  const issued = await credentialRequest({ credential_configuration_id: configurationId, proofs: { jwt: [secrets['proof JWT']] } });
+  const issued = await api.requestCredential(redeemed.token, credentialRequest(configurationId, [secrets['proof JWT']]));
   expect(issued.statusCode, issued.body).toBe(200);
   credential = issued.json().credentials[0].credential;
   secrets.credential = credential;
 
   // A wallet that puts another offer's code in the query string as well as the body.
   const other = await api.createOffer({ credentials: [configurationId], claims: CLAIMS });
-  secrets['second pre-authorized code'] = preAuthorizedCodeOf(other.uri);
-  const misplaced = await token(
-    { 'pre-authorized_code': secrets['second pre-authorized code'] },
-    `/v1/oauth/token?pre-authorized_code=${encodeURIComponent(secrets['second pre-authorized code'])}`,
-  );
+  secrets['second pre-authorized code'] = other.code;
+  const misplaced = await api.send({
+    method: 'POST',
+    path: `${WALLET_PATHS.token}?pre-authorized_code=${encodeURIComponent(other.code)}`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: tokenForm({ 'pre-authorized_code': other.code }),
+  });
   expect(misplaced.statusCode).toBe(200);
   // The first code replayed (invalid_grant, and its token revoked), the status read back.
-  expect((await token({ 'pre-authorized_code': secrets['pre-authorized code'], tx_code: secrets['transaction code'] })).statusCode).toBe(400);
-  expect((await api.get(`/v1/openid/offers/pre-authorized/${offer.id}`, key)).json().status).toBe('redeemed');
-  expect((await api.get('/v1/analytics/events?limit=1000', key)).statusCode).toBe(403);
-  expect((await api.get('/v1/analytics/events?limit=1000')).statusCode).toBe(200);
+  expect((await api.requestToken({ 'pre-authorized_code': offer.code, tx_code: secrets['transaction code'] })).statusCode).toBe(400);
+  expect((await backEnd.get(`${OFFERS}/${offer.id}`)).json().status).toBe('redeemed');
+  expect((await backEnd.get(`${EVENTS}?limit=1000`)).statusCode).toBe(403);
+  expect((await api.get(`${EVENTS}?limit=1000`)).statusCode).toBe(200);
 });
 afterAll(() => issuer.close());
 
@@ -115,7 +96,7 @@ function encodings(secret: string, withDigests: boolean): string[] {
 describe('secrets at rest', () => {
   it('no table holds a plaintext (or encoded, or unkeyed-hash) pre-authorized code, transaction code, access token, c_nonce, API key or credential', async () => {
     expect(Object.keys(secrets).length).toBeGreaterThanOrEqual(12);
-    const dump = await dumpDatabase(issuer);
+    const dump = await issuer.tables.dump();
     // The scan sees what the flow stored (so a stored secret would show).
     expect(dump.tables).toEqual(expect.arrayContaining(['offers', 'access_tokens', 'used_nonces', 'credential_issuances', 'api_keys', 'events', 'users']));
     expect(dump.text).toContain(CLAIMS.familyName);

@@ -2,11 +2,10 @@ import { createHmac, webcrypto } from 'node:crypto';
 import { exportJWK, exportSPKI, importJWK, type JWK } from 'jose';
 import { SecretKeys } from '../../src/crypto/secrets.js';
 import { issueNonce } from '../../src/crypto/c-nonce.js';
+import { PROOF_TYP } from '../../src/protocol.js';
 import { proofJwt, type HolderKey } from './wallet.js';
 
 // Key proofs that must be refused, made by hand so that any header, payload or signature is possible.
-
-export const PROOF_TYP = 'openid4vci-proof+jwt';
 
 export const b64json = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 export const nowSeconds = () => Math.floor(Date.now() / 1000);

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Openid4vciClient } from '@openid4vc/openid4vci';
 import { clientAuthenticationAnonymous, setGlobalConfig, type Jwk } from '@openid4vc/oauth2';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
+import { PROOF_TYP } from '../../src/protocol.js';
 
 // The test issuer speaks plain http on 127.0.0.1.
 setGlobalConfig({ allowInsecureUrls: true });
@@ -39,7 +40,7 @@ export async function proofJwt(
   header: Record<string, unknown> = {},
 ): Promise<string> {
   const jwt = new SignJWT({ ...(claims.aud !== undefined && { aud: claims.aud }), ...(claims.nonce !== undefined && { nonce: claims.nonce }) })
-    .setProtectedHeader({ alg: 'ES256', typ: 'openid4vci-proof+jwt', jwk: holder.publicJwk, ...header } as never)
+    .setProtectedHeader({ alg: 'ES256', typ: PROOF_TYP, jwk: holder.publicJwk, ...header } as never)
     .setIssuedAt(claims.iat ?? Math.floor(Date.now() / 1000));
   return jwt.sign(holder.privateKey);
 }
