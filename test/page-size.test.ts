@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { USERS } from './support/client.js';
 import { startTestIssuer, type TestIssuer } from './support/issuer.js';
-import { management } from './support/management.js';
 
 // A page holds at most `limit` rows and about 4 MB: a list of users with large claims never builds
 // hundreds of MB in memory, and paging through it still returns every user exactly once.
@@ -12,7 +12,7 @@ afterAll(() => issuer.close());
 
 describe('pages of large rows', () => {
   it('are cut at about 4 MB, and the cursor continues where the page stopped', async () => {
-    const api = management(issuer);
+    const api = issuer.client;
     const created = new Set<string>();
     for (let i = 0; i < 12; i++) created.add((await api.createUser({ blob: `${i}-${'x'.repeat(450 * 1024)}` })).id);
     const small = await api.createUser({ name: 'small' });
@@ -22,7 +22,7 @@ describe('pages of large rows', () => {
     const sizes: number[] = [];
     let cursor: string | null = null;
     do {
-      const response = await api.get(`/v1/users?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+      const response = await api.get(`${USERS}?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
       expect(response.statusCode).toBe(200);
       sizes.push(response.body.length);
       const body = response.json() as { data: { id: string }[]; nextCursor: string | null };
@@ -35,7 +35,7 @@ describe('pages of large rows', () => {
     expect(new Set(seen)).toEqual(created);
 
     // The search pages the same way.
-    const search = await api.post('/v1/users/search', { claims: {}, limit: 1000 });
+    const search = await api.post(`${USERS}/search`, { claims: {}, limit: 1000 });
     expect(search.json().nextCursor).not.toBeNull();
   });
 });

@@ -2,17 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { startIssuer } from '../src/server.js';
+import { API_KEYS } from './support/client.js';
 import { createTestDatabase, startTestIssuer } from './support/issuer.js';
-import { management } from './support/management.js';
 
 describe('a production start without ADMIN_API_KEY', () => {
   it('is refused when no active admin key exists (only revoked admin keys and keys of other roles), and accepted once one does', async () => {
     const database = await createTestDatabase();
     const seeded = await startTestIssuer({ databaseUrl: database.url });
     try {
-      const api = management(seeded);
+      const api = seeded.client;
       const revoked = await api.createKey('admin');
-      expect((await api.del(`/v1/api-keys/${revoked.id}`)).statusCode).toBe(204);
+      expect((await api.del(`${API_KEYS}/${revoked.id}`)).statusCode).toBe(204);
       await api.createKey('issuer');
       await api.createKey('auditor');
       const config = loadConfig({ NODE_ENV: 'production', SECRET: randomBytes(32).toString('hex'), DATABASE_URL: database.url, PORT: '0', HOST: '127.0.0.1', PUBLIC_URL: 'https://issuer.example.com' });

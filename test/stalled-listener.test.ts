@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, createTestDatabase, startTestIssuer, type TestIssuer } from './support/issuer.js';
-import { management } from './support/management.js';
+import { API_KEYS, USERS } from './support/client.js';
+import { createTestDatabase, startTestIssuer, type TestIssuer } from './support/issuer.js';
 import { startStallingProxy, type StallingProxy } from './support/stalling-proxy.js';
 
 // Each instance trusts its caches (API keys, configurations, the signing key) only while its LISTEN
@@ -25,15 +25,15 @@ afterAll(async () => {
 
 describe('an instance whose LISTEN connection stalls', () => {
   it('stops accepting a key revoked elsewhere within seconds, and admin keys are never served from its cache', async () => {
-    const issuerKey = await management(direct).createKey('issuer');
-    const adminKey = await management(direct).createKey('admin');
-    const use = (key: string) => behindProxy.app.inject({ url: '/v1/users', headers: bearer(key) }).then((response) => response.statusCode);
+    const issuerKey = await direct.client.createKey('issuer');
+    const adminKey = await direct.client.createKey('admin');
+    const use = async (key: string) => (await behindProxy.client.get(USERS, key)).statusCode;
     expect(await use(issuerKey.key)).toBe(200);
     expect(await use(adminKey.key)).toBe(200);
 
     proxy.stall('vci-issuer-invalidation');
-    expect((await direct.app.inject({ method: 'DELETE', url: `/v1/api-keys/${adminKey.id}`, headers: bearer(direct.adminKey) })).statusCode).toBe(204);
-    expect((await direct.app.inject({ method: 'DELETE', url: `/v1/api-keys/${issuerKey.id}`, headers: bearer(direct.adminKey) })).statusCode).toBe(204);
+    expect((await direct.client.del(`${API_KEYS}/${adminKey.id}`)).statusCode).toBe(204);
+    expect((await direct.client.del(`${API_KEYS}/${issuerKey.id}`)).statusCode).toBe(204);
     const revokedAt = Date.now();
     // The admin key is refused at once: its authentication always reads the database.
     expect(await use(adminKey.key)).toBe(401);

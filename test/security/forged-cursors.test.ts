@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_KEYS, CONFIGURATIONS, EVENTS, OFFERS, USERS } from '../support/client.js';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.js';
-import { management } from '../support/management.js';
 
 // A cursor is opaque to clients; one that toPage did not make is a 400 on every list, never a 500.
 let issuer: TestIssuer;
@@ -10,7 +10,7 @@ beforeAll(async () => {
 afterAll(() => issuer.close());
 
 const encode = (text: string) => Buffer.from(text).toString('base64url');
-const LISTS = ['/v1/users', '/v1/openid/offers/pre-authorized', '/v1/analytics/events', '/v1/api-keys', '/v2/credentials/sd-jwt/configurations'];
+const LISTS = [USERS, OFFERS, EVENTS, API_KEYS, CONFIGURATIONS];
 const FORGED = [
   encode('s99999999999999999999'.slice(0, 20)), // 19 digits, past the largest bigint
   encode('s9223372036854775808'), // the largest bigint plus one
@@ -23,14 +23,14 @@ const FORGED = [
 
 describe('forged pagination cursors', () => {
   it('are a 400 naming the cursor on every list route and on the user search, with nothing in the log but the request', async () => {
-    const api = management(issuer);
+    const api = issuer.client;
     for (const cursor of FORGED) {
       for (const list of LISTS) {
         const response = await api.get(`${list}?cursor=${encodeURIComponent(cursor)}`);
         expect(response.statusCode, `${list} ${cursor}`).toBe(400);
         expect(response.json()).toEqual({ code: 'BadRequest', message: 'Validation Error', details: [{ location: 'query', param: 'cursor', msg: 'Invalid cursor' }] });
       }
-      const search = await api.post('/v1/users/search', { claims: {}, cursor });
+      const search = await api.post(`${USERS}/search`, { claims: {}, cursor });
       expect(search.statusCode).toBe(400);
       expect(search.json().details).toEqual([{ location: 'body', param: 'cursor', msg: 'Invalid cursor' }]);
     }
@@ -38,7 +38,7 @@ describe('forged pagination cursors', () => {
   });
 
   it('the largest bigint is still a cursor (an empty page)', async () => {
-    const response = await management(issuer).get(`/v1/users?cursor=${encode('s9223372036854775807')}`);
+    const response = await issuer.client.get(`${USERS}?cursor=${encode('s9223372036854775807')}`);
     expect(response.statusCode).toBe(200);
   });
 });

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConfiguration, createOffer, requestToken } from '../support/flow.js';
+import { credentialRequest } from '../support/client.js';
 import { handmadeJws, nowSeconds, proofHeader } from '../support/hostile-proofs.js';
-import { bearer, startTestIssuer, type TestIssuer } from '../support/issuer.js';
+import { startTestIssuer, type TestIssuer } from '../support/issuer.js';
 import { holderKey, type HolderKey } from '../support/wallet.js';
 
 // The holder key a credential is bound to: named by the proof's jwk alone, in canonical form, one
@@ -12,18 +12,13 @@ let issuer: TestIssuer;
 let configurationId: string;
 beforeAll(async () => {
   issuer = await startTestIssuer();
-  configurationId = await createConfiguration(issuer, { claimMappings: { name: { mapFrom: 'claims.name' } } });
+  configurationId = (await issuer.client.createConfiguration({ claimMappings: { name: { mapFrom: 'claims.name' } } })).id;
 });
 afterAll(() => issuer.close());
 
-async function accessToken() {
-  const offer = await createOffer(issuer, { credentials: [configurationId] });
-  return (await requestToken(issuer, { 'pre-authorized_code': offer.code })).json().access_token as string;
-}
-const nonce = async () => (await issuer.app.inject({ method: 'POST', url: '/v1/openid/nonce' })).json().c_nonce as string;
-const payload = async () => ({ aud: issuer.config.publicUrl, iat: nowSeconds(), nonce: await nonce() });
-const request = (token: string, jwts: string[]) =>
-  issuer.app.inject({ method: 'POST', url: '/v1/openid/credential', headers: bearer(token), payload: { credential_configuration_id: configurationId, proofs: { jwt: jwts } } });
+const accessToken = async () => (await issuer.client.startSession({ credentials: [configurationId] })).token;
+const payload = async () => ({ aud: issuer.config.publicUrl, iat: nowSeconds(), nonce: await issuer.client.nonce() });
+const request = (token: string, jwts: string[]) => issuer.client.requestCredential(token, credentialRequest(configurationId, jwts));
 
 /** The same base64url text with `=` padding, the standard alphabet, or a junk character. */
 const variants = (value: string) => [`${value}=`, Buffer.from(value, 'base64url').toString('base64'), `${value.slice(0, -1)}.`, ` ${value}`, value.slice(0, -1)];
