@@ -302,7 +302,7 @@ async function main() {
     if (phases.length) {
       log(`finding each phase's saturating concurrency (${rampSeconds} s per level)…`);
       for (const phase of phases) {
-        // As many flows in flight for ceiling 2 as the flows had (the issue: "with the same concurrency").
+        // Ceiling 2 and the empty-table control run as many flows in flight as the flows had, so each ratio compares like with like.
         if (phase === ceiling2 || phase === emptyTable) phase.concurrency ??= flow!.concurrency;
         await phase.saturate(rampSeconds);
       }
