@@ -46,16 +46,19 @@ export interface SpawnOptions {
 }
 
 /**
- * `node --import tsx <entry>`, a TypeScript entry point of this repository, listening on 127.0.0.1;
- * resolves once it is ready. Without DATA_DIR in `env` it gets a temporary one, removed by stop(),
- * so that nothing is ever written to the repository's ./data.
+ * A service of this repository, listening on 127.0.0.1: `entry`, a TypeScript entry point, run as
+ * `node --import tsx <entry>`, or a command line as it is (`['npm', 'start']`); resolves once it is
+ * ready. Without DATA_DIR in `env` it gets a temporary one, removed by stop(), so that nothing is
+ * ever written to the repository's ./data.
  */
-export async function spawnService(entry: string, options: SpawnOptions): Promise<ServiceProcess> {
+export async function spawnService(entry: string | string[], options: SpawnOptions): Promise<ServiceProcess> {
   const spawnedAt = Date.now();
   const port = options.port ?? (await freePort());
   const tempDir = options.env.DATA_DIR ? undefined : mkdtempSync(path.join(tmpdir(), 'vci-issuer-process-'));
   const removeTempDir = () => tempDir && rmSync(tempDir, { recursive: true, force: true });
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', entry], {
+  const [command, ...args] = typeof entry === 'string' ? [process.execPath, ...(options.nodeArgs ?? []), '--import', 'tsx', entry] : entry;
+  const label = typeof entry === 'string' ? entry : entry.join(' ');
+  const child = spawn(command!, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...(tempDir && { DATA_DIR: tempDir }), ...options.env, HOST: '127.0.0.1', PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -77,7 +80,7 @@ export async function spawnService(entry: string, options: SpawnOptions): Promis
   for (;;) {
     if (exit) {
       removeTempDir();
-      throw new Error(`${entry} exited during start (${JSON.stringify(exit)}):\n${output}`);
+      throw new Error(`${label} exited during start (${JSON.stringify(exit)}):\n${output}`);
     }
     const ready = await fetch(url + options.readyPath, { signal: AbortSignal.timeout(2000) }).then(
       async (response) => (await response.body?.cancel(), response.status === 200),
@@ -87,7 +90,7 @@ export async function spawnService(entry: string, options: SpawnOptions): Promis
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       removeTempDir();
-      throw new Error(`${entry} did not become ready:\n${output}`);
+      throw new Error(`${label} did not become ready:\n${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
