@@ -92,6 +92,17 @@ describe('verifyProof', () => {
     await expectRefused(jws(header({ jwk: { ...holder.jwk, y: holder.jwk.x } }), payload()), /P-256 public key/);
   });
 
+  it('jwk: it alone names the key (no kid, x5c or trust_chain beside it)', async () => {
+    for (const member of ['kid', 'x5c', 'trust_chain']) await expectRefused(jws(header({ [member]: member === 'kid' ? 'key-1' : ['MIIB'] }), payload()), new RegExp(`jwk alone.*${member}`));
+  });
+
+  it('jwk: x and y are 32 bytes in canonical unpadded base64url', async () => {
+    const { x } = holder.jwk;
+    for (const value of [`${x}=`, Buffer.from(x, 'base64url').toString('base64'), x.slice(0, -1), `${x}A`]) {
+      await expectRefused(jws(header({ jwk: { ...holder.jwk, x: value } }), payload()), /P-256/);
+    }
+  });
+
   it('signature: made by the jwk of the header, over this header and payload', async () => {
     const valid = jws(header(), payload());
     const [head, body, signature] = valid.split('.') as [string, string, string];

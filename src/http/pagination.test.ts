@@ -38,7 +38,9 @@ describe('pages and cursors', () => {
 
   it('anything toPage did not make is a 400 naming cursor, where it was given', () => {
     const encode = (text: string) => Buffer.from(text).toString('base64url');
-    for (const cursor of ['zzz', '', encode('7'), encode('s'), encode('s-1'), encode('s1x'), encode(`s${'1'.repeat(20)}`), encode(' s7'), '%%%']) {
+    const notMadeByToPage = [encode('7'), encode('s'), encode('s-1'), encode('s1x'), encode(' s7'), encode('s0'), encode('s007'), encode('s1e5')];
+    const pastTheLargestBigint = [encode('s9223372036854775808'), encode(`s${'1'.repeat(20)}`)];
+    for (const cursor of ['zzz', '', '%%%', ...notMadeByToPage, ...pastTheLargestBigint]) {
       expect(refusal(cursor), cursor).toEqual(invalidCursor('query'));
     }
     expect(refusal('zzz', 'body')).toEqual(invalidCursor('body'));
