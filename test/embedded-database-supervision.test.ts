@@ -1,22 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { spawnService } from './support/processes.js';
+import { isAlive, postmasterOf, spawnService } from './support/processes.js';
 
 // The embedded PostgreSQL (no DATABASE_URL) is part of the service: if it goes away, the service
 // stops with a non-zero code (a supervisor then restarts both) rather than answering 503 for ever;
 // and a server left running by a killed run is taken over, and stopped with the service.
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-const postmasterOf = (dataDir: string) => Number(readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
 const start = (dataDir: string) =>
   spawnService('src/main.ts', { env: { DATA_DIR: dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'test' }, readyPath: '/health/ready', readyWithinMs: 120_000 });
 
@@ -42,12 +33,12 @@ describe('the embedded PostgreSQL', () => {
       const postmaster = postmasterOf(dataDir);
       first.kill('SIGKILL');
       await first.exited;
-      expect(alive(postmaster)).toBe(true);
+      expect(isAlive(postmaster)).toBe(true);
 
       const second = await start(dataDir);
       expect(postmasterOf(dataDir)).toBe(postmaster);
       expect(await second.stop()).toEqual({ code: 0, signal: null });
-      expect(alive(postmaster)).toBe(false);
+      expect(isAlive(postmaster)).toBe(false);
     } finally {
       try {
         process.kill(postmasterOf(dataDir), 'SIGKILL');

@@ -1,17 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { spawnService } from './support/processes.js';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { isAlive, postmasterOf, spawnService } from './support/processes.js';
 
 describe('npm start', () => {
   it('runs the compiled service, and SIGTERM to the npm process stops it and its embedded PostgreSQL with exit code 0', { timeout: 180_000 }, async () => {
@@ -23,13 +14,13 @@ describe('npm start', () => {
       },
     );
     try {
-      const postmaster = Number(readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
-      expect(alive(postmaster)).toBe(true);
+      const postmaster = postmasterOf(dataDir);
+      expect(isAlive(postmaster)).toBe(true);
 
       npm.kill('SIGTERM');
       expect((await npm.exited).code, npm.output()).toBe(0);
       // The service (a direct child of npm: `exec node dist/main.js`) stopped the database before exiting.
-      expect(alive(postmaster)).toBe(false);
+      expect(isAlive(postmaster)).toBe(false);
       expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
       expect(npm.output()).toContain('vci-issuer is ready');
     } finally {

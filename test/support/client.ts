@@ -1,6 +1,7 @@
 import { Pool } from 'undici';
 import type { Role } from '../../src/auth/roles.js';
 import type { App } from '../../src/context.js';
+import type { CreatedOffer as OfferResponse } from '../../src/offers/use-cases.js';
 import { PRE_AUTHORIZED_GRANT, WALLET_PATHS, WELL_KNOWN } from '../../src/protocol.js';
 
 // The one client of the issuer for the tests and the benchmark: the management API (as an issuer
@@ -134,14 +135,7 @@ export function preAuthorizedCodeOf(uri: string): string {
 }
 
 /** An offer as POST /v1/openid/offers/pre-authorized answers it, with the pre-authorized code its URI carries. */
-export interface CreatedOffer {
-  id: string;
-  userId: string;
-  uri: string;
-  expiresAt: string;
-  transactionCode?: number | string;
-  code: string;
-}
+export type CreatedOffer = OfferResponse & { code: string };
 
 /** What a wallet holds once it redeemed an offer. */
 export interface WalletSession {
@@ -236,7 +230,7 @@ export class IssuerClient {
   }
 
   async createOffer(body: Record<string, unknown>, key?: string): Promise<CreatedOffer> {
-    const offer = await this.#expect<Omit<CreatedOffer, 'code'>>(201, 'POST', OFFERS, body, key);
+    const offer = await this.#expect<OfferResponse>(201, 'POST', OFFERS, body, key);
     return { ...offer, code: preAuthorizedCodeOf(offer.uri) };
   }
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -118,6 +118,19 @@ export async function spawnService(entry: string | string[], options: SpawnOptio
     },
   };
 }
+
+/** Whether a process of that id is running. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The process id of the embedded PostgreSQL a service runs in `dataDir` (from its postmaster.pid). */
+export const postmasterOf = (dataDir: string) => Number(readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
 
 export const PROCESS_SECRET = 'fault-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 export const PROCESS_ADMIN_KEY = 'fault-test-admin-key-0123456789-abcdefghijklmnop';
