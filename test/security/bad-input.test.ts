@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_JSON_DEPTH } from '../../src/http/input-limits.js';
-import { PRE_AUTHORIZED_GRANT } from '../../src/protocol.js';
+import { PRE_AUTHORIZED_GRANT, WALLET_PATHS } from '../../src/protocol.js';
 import { USERS, credentialRequest, type CreatedOffer } from '../support/client.js';
 import { expectDocumentedRejection, expectHealthy, expectNoServerError, stateFingerprint, type RouteKind } from '../support/hostile.js';
 import { bearer, startTestIssuer, type TestIssuer } from '../support/issuer.js';
@@ -125,16 +125,16 @@ const ROUTES: RouteSpec[] = [
   { method: 'DELETE', url: `${O}/:id`, kind: 'management', body: 'none' },
   {
     method: 'POST',
-    url: '/v1/oauth/token',
+    url: WALLET_PATHS.token,
     kind: 'wallet',
     body: 'form',
     valid: () => ({ grant_type: PRE_AUTHORIZED_GRANT, 'pre-authorized_code': guarded.code, tx_code: 'wrong' }),
     limits: { 'pre-authorized_code': { type: 'string', max: 512 }, tx_code: { type: 'string', max: 64 }, grant_type: { type: 'string', max: 200 } },
   },
-  { method: 'POST', url: '/v1/openid/nonce', kind: 'wallet', body: 'none' },
+  { method: 'POST', url: WALLET_PATHS.nonce, kind: 'wallet', body: 'none' },
   {
     method: 'POST',
-    url: '/v1/openid/credential',
+    url: WALLET_PATHS.credential,
     kind: 'wallet',
     body: 'json',
     valid: () => ({ credential_configuration_id: configurationId, proofs: { jwt: [validProof] } }),
@@ -159,7 +159,7 @@ const withQuery = ROUTES.filter((route) => route.query);
 /** The credentials a route needs so that its input is looked at at all (not refused with 401 first). */
 function authFor(route: RouteSpec): Record<string, string> {
   if (route.kind === 'management') return bearer(issuer.adminKey);
-  if (route.url === '/v1/openid/credential') return bearer(accessToken);
+  if (route.url === WALLET_PATHS.credential) return bearer(accessToken);
   return {};
 }
 
@@ -368,7 +368,7 @@ describe('malformed bodies', () => {
   });
 
   it('form bodies with repeated or odd parameters at the token endpoint: invalid_request, and the offer is untouched', async () => {
-    const token = ROUTES.find((route) => route.url === '/v1/oauth/token')!;
+    const token = ROUTES.find((route) => route.url === WALLET_PATHS.token)!;
     const field = fc.constantFrom('grant_type', 'pre-authorized_code', 'tx_code', 'user_pin');
     const value = fc.oneof(fc.constant(guarded.code), fc.constant(String(guarded.transactionCode)), fc.constant(PRE_AUTHORIZED_GRANT), oddText);
     const repeated = fc.tuple(field, fc.array(value, { minLength: 2, maxLength: 4 })).map(([key, values]) => {
@@ -450,11 +450,11 @@ describe('hostile values', () => {
     const path = fc.tuple(fc.constantFrom(...withId.filter((route) => route.method === 'GET' || route.method === 'DELETE')), oddText).map(
       ([route, text]) => [route, { url: urlFor(route, encodeURIComponent(text || 'x')) }] as const,
     );
-    const token = ROUTES.find((route) => route.url === '/v1/oauth/token')!;
+    const token = ROUTES.find((route) => route.url === WALLET_PATHS.token)!;
     const codes = fc
       .tuple(oddText, fc.option(oddText, { nil: undefined }))
       .map(([code, tx]) => [token, { payload: new URLSearchParams({ grant_type: PRE_AUTHORIZED_GRANT, 'pre-authorized_code': code, ...(tx !== undefined && { tx_code: tx }) }).toString(), contentType: 'application/x-www-form-urlencoded' }] as const);
-    const credential = ROUTES.find((route) => route.url === '/v1/openid/credential')!;
+    const credential = ROUTES.find((route) => route.url === WALLET_PATHS.credential)!;
     const tokens = fc
       .oneof(oddText, fc.stringMatching(/^[A-Za-z0-9_-]{20,60}[=]{0,3}$/))
       .map((text) => [credential, { headers: { authorization: `Bearer ${text.replace(/[^\x20-\x7e]/g, '')}` }, payload: JSON.stringify(credential.valid!()), contentType: 'application/json' }] as const);
@@ -481,7 +481,7 @@ describe('hostile values', () => {
       .map(([route, text]) => [route, { url: `${route.url}?cursor=${encodeURIComponent(text)}` }] as const);
     const search = ROUTES.find((route) => route.url === '/v1/users/search')!;
     const bodyCursor = broken.map((text) => [search, { payload: JSON.stringify({ claims: {}, cursor: text.slice(0, 64) }), contentType: 'application/json' }] as const);
-    const credential = ROUTES.find((route) => route.url === '/v1/openid/credential')!;
+    const credential = ROUTES.find((route) => route.url === WALLET_PATHS.credential)!;
     const segments = validProof.split('.');
     const brokenProof = fc
       .tuple(fc.integer({ min: 0, max: 2 }), fc.oneof(broken, fc.constantFrom('', '.', '+/', 'e30')))

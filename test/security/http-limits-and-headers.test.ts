@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_JSON_DEPTH } from '../../src/http/input-limits.js';
-import { PRE_AUTHORIZED_GRANT } from '../../src/protocol.js';
+import { PRE_AUTHORIZED_GRANT, WALLET_PATHS } from '../../src/protocol.js';
 import { USERS } from '../support/client.js';
 import { SECURITY_HEADERS, expectDocumentedRejection, stateFingerprint } from '../support/hostile.js';
 import { bearer, startTestIssuer, type TestIssuer } from '../support/issuer.js';
@@ -86,10 +86,10 @@ describe('request size', () => {
     const before = await stateFingerprint(issuer);
     const cases = [
       { kind: 'management' as const, url: '/v1/users', headers: { ...bearer(issuer.adminKey), 'content-type': 'application/json' }, payload: JSON.stringify({ claims: { x: padding(LIMIT) } }) },
-      { kind: 'wallet' as const, url: '/v1/openid/credential', headers: { ...bearer(accessToken), 'content-type': 'application/json' }, payload: JSON.stringify({ format: padding(LIMIT) }) },
+      { kind: 'wallet' as const, url: WALLET_PATHS.credential, headers: { ...bearer(accessToken), 'content-type': 'application/json' }, payload: JSON.stringify({ format: padding(LIMIT) }) },
       {
         kind: 'wallet' as const,
-        url: '/v1/oauth/token',
+        url: WALLET_PATHS.token,
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         payload: `grant_type=${encodeURIComponent(PRE_AUTHORIZED_GRANT)}&pre-authorized_code=${padding(LIMIT)}`,
       },
@@ -135,7 +135,7 @@ describe('JSON depth', () => {
     expect(management.json()).toEqual({ code: 'BadRequest', message: `Request body is nested deeper than ${MAX_JSON_DEPTH} levels` });
     const wallet = await issuer.app.inject({
       method: 'POST',
-      url: '/v1/openid/credential',
+      url: WALLET_PATHS.credential,
       headers: { ...bearer(accessToken), 'content-type': 'application/json' },
       payload: `{"proofs":${'['.repeat(MAX_JSON_DEPTH)}]${']'.repeat(MAX_JSON_DEPTH - 1)}}`,
     });
@@ -152,7 +152,7 @@ describe('JSON depth', () => {
 describe('content types', () => {
   it('the credential endpoint takes JSON only (a form body: 415 in the OAuth shape); management routes too', async () => {
     const form = 'credential_configuration_id=x&proofs=y';
-    const credential = await issuer.app.inject({ method: 'POST', url: '/v1/openid/credential', headers: { ...bearer(accessToken), 'content-type': 'application/x-www-form-urlencoded' }, payload: form });
+    const credential = await issuer.app.inject({ method: 'POST', url: WALLET_PATHS.credential, headers: { ...bearer(accessToken), 'content-type': 'application/x-www-form-urlencoded' }, payload: form });
     expectDocumentedRejection('wallet', credential);
     expect(credential.statusCode).toBe(415);
     const management = await issuer.app.inject({ method: 'POST', url: '/v1/users', headers: { ...bearer(issuer.adminKey), 'content-type': 'application/x-www-form-urlencoded' }, payload: 'claims=x' });
