@@ -264,13 +264,7 @@ export class IssuerClient {
 
   /** POST to the credential endpoint with `token` as Bearer (none when undefined); a string body is sent as it is. */
   requestCredential(token: string | undefined, body?: unknown, headers?: Record<string, string>): Promise<HttpResponse> {
-    const json = body !== undefined;
-    return this.send({
-      method: 'POST',
-      path: WALLET_PATHS.credential,
-      headers: requestHeaders(token, json, headers),
-      body: !json ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
+    return this.call('POST', WALLET_PATHS.credential, body, token ?? null, headers);
   }
 
   /** A `/.well-known/` document of the issuer. */
