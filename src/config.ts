@@ -61,6 +61,7 @@ const envSchema = z.object({
   SD_JWT_VC_FORMAT: z.enum(['dc+sd-jwt', 'vc+sd-jwt']).default('dc+sd-jwt'),
   ISSUER_NAME: z.string().min(1).max(200).default('vci-issuer'),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
+  AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(100),
   REQUEST_TIMEOUT_SECONDS: seconds(30, 600),
   MAX_CONNECTIONS: z.coerce.number().int().min(0).max(1_000_000).default(1000),
 });
@@ -93,6 +94,8 @@ export interface Config {
   };
   /** Expired offers and access tokens are kept this long (for status look-ups and audit), then swept; events for `eventRetentionSeconds` (0: for ever). */
   retention: { sweepIntervalSeconds: number; retentionSeconds: number; eventRetentionSeconds: number };
+  /** Failed authentications (API keys, access tokens) per client address per minute before further attempts get 429 (0: no limit). */
+  authFailuresPerMinute: number;
   /** How long a request may take to arrive, headers and body; how many connections may be open at once (0: no limit). */
   http: { requestTimeoutSeconds: number; maxConnections: number };
   /** Behind proxies: the proxy addresses whose X-Forwarded-For is believed (false: the peer is the client). */
@@ -156,6 +159,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     retention: { sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS, retentionSeconds: e.RETENTION_SECONDS, eventRetentionSeconds: e.EVENT_RETENTION_SECONDS },
     trustProxy: e.TRUST_PROXY,
     http: { requestTimeoutSeconds: e.REQUEST_TIMEOUT_SECONDS, maxConnections: e.MAX_CONNECTIONS },
+    authFailuresPerMinute: e.AUTH_FAILURES_PER_MINUTE,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { App } from '../context.js';
+import { OAuthError } from '../errors/oauth.js';
 import { oauthErrorSchema } from '../errors/render.js';
 import { WALLET_PATHS } from '../protocol.js';
 import { CREDENTIAL_EVENTS, authenticateAccessToken, issueCredentials } from './issue-credential.js';
@@ -20,7 +21,14 @@ export async function credentialRoutes(app: App) {
       config: { event: CREDENTIAL_EVENTS.issue, oauthValidationError: 'invalid_credential_request' },
       // The token is checked before the body, so a bad token is a 401 whatever the body holds.
       onRequest: async (request) => {
-        request.accessGrant = await authenticateAccessToken(app.ctx, request.headers.authorization);
+        const retryAfter = app.authThrottle.retryAfterSeconds(request.ip);
+        if (retryAfter) throw new OAuthError('slow_down', 'Too many failed authentication attempts from this address; retry later', 429, { 'retry-after': String(retryAfter) });
+        try {
+          request.accessGrant = await authenticateAccessToken(app.ctx, request.headers.authorization);
+        } catch (error) {
+          if (error instanceof OAuthError && error.statusCode === 401) app.authThrottle.recordFailure(request.ip);
+          throw error;
+        }
       },
       schema: {
         tags: ['OpenID4VCI'],

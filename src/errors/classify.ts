@@ -10,7 +10,7 @@ export type Failure =
   /** A wallet-facing error that already has its OAuth code. */
   | { kind: 'oauth'; status: number; error: OAuthError }
   /** The request cannot be served as sent (4xx). */
-  | { kind: 'client'; status: number; message: string; details?: ErrorDetail[] }
+  | { kind: 'client'; status: number; message: string; details?: ErrorDetail[]; headers?: Record<string, string> }
   /** The database cannot be used right now: down, or every connection busy (`saturated`). */
   | { kind: 'unavailable'; status: number; message: string; saturated: boolean }
   /** A bug: the details stay in the log. */
@@ -77,7 +77,7 @@ export function classifyError(error: unknown): Failure {
   }
   if (error instanceof HttpError) {
     if (error.statusCode >= 500) return { kind: 'unavailable', status: error.statusCode, message: error.message, saturated: false };
-    return { kind: 'client', status: error.statusCode, message: error.message, ...(error.details && { details: error.details }) };
+    return { kind: 'client', status: error.statusCode, message: error.message, ...(error.details && { details: error.details }), headers: error.headers };
   }
   const fastifyError = error as FastifyError;
   if (fastifyError?.validation) return { kind: 'client', status: 400, message: 'Validation Error', details: validationDetails(fastifyError) };

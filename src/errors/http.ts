@@ -13,6 +13,7 @@ export class HttpError extends Error {
     readonly statusCode: number,
     message: string,
     readonly details?: ErrorDetail[],
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }

@@ -55,6 +55,7 @@ export function renderManagementError(failure: Failure, error: unknown, request:
   log(failure, error, request);
   if (failure.status === 503 || failure.status === 429) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   const code = CODE_BY_STATUS[failure.status] ?? (failure.status >= 500 ? 'InternalServerError' : 'BadRequest');
+  if (failure.kind === 'client' && failure.headers) reply.headers(failure.headers);
   if (failure.kind === 'oauth') return reply.status(failure.status).send({ code, message: failure.error.description });
   const details = failure.kind === 'client' ? failure.details : undefined;
   return reply.status(failure.status).send(details ? { code, message: failure.message, details } : { code, message: failure.message });
@@ -70,6 +71,7 @@ export function renderOAuthError(failure: Failure, error: unknown, request: Fast
       return reply.status(failure.status).headers(headers).send({ error: code, error_description: description, ...extra });
     }
     case 'client': {
+      if (failure.headers) reply.headers(failure.headers);
       const detail = failure.details?.[0];
       const description = detail ? `${detail.param || detail.location || 'request'}: ${detail.msg}` : failure.message;
       return reply.status(failure.status).send({ error: request.routeOptions.config.oauthValidationError ?? 'invalid_request', error_description: description });

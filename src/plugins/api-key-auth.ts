@@ -5,9 +5,12 @@ import type { App } from '../context.js';
 import { storedSecret } from '../crypto/stored-secrets.js';
 import { HttpError } from '../errors/http.js';
 import type { AuditContext } from '../events/audit.js';
+import { FailedAuthThrottle } from '../http/auth-throttle.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** Failed authentication (API keys, access tokens) per client address; see http/auth-throttle.ts. */
+    authThrottle: FailedAuthThrottle;
     /** Routes with `config.roles`, collected as they are registered: the README's role table and the role tests read this. */
     managementRoutes: ManagementRoute[];
   }
@@ -43,14 +46,23 @@ export const apiKeyAuth = fp(
     });
 
     const { ctx } = app;
+    const throttle = new FailedAuthThrottle(ctx.config.authFailuresPerMinute);
+    app.decorate('authThrottle', throttle);
     const adminApiKeyHash = ctx.config.adminApiKey ? storedSecret.apiKey(ctx.secrets, ctx.config.adminApiKey) : undefined;
     app.decorateRequest('audit', null as unknown as AuditContext);
     app.addHook('onRequest', async (request) => {
       const roles = request.routeOptions.config.roles;
       if (roles) {
+        const retryAfter = throttle.retryAfterSeconds(request.ip);
+        if (retryAfter) {
+          throw new HttpError(429, 'Too many failed authentication attempts from this address; retry later', undefined, { 'retry-after': String(retryAfter) });
+        }
         const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(request.headers.authorization ?? '');
         const principal = match ? await authenticateApiKey(ctx, match[1]!, adminApiKeyHash) : undefined;
-        if (!principal) throw new HttpError(401, 'A valid API key is required (Authorization: Bearer <key>)');
+        if (!principal) {
+          throttle.recordFailure(request.ip);
+          throw new HttpError(401, 'A valid API key is required (Authorization: Bearer <key>)');
+        }
         request.principal = principal;
       }
       request.audit = { requestId: request.id, actor: request.principal?.keyId ?? null };
