@@ -11,15 +11,16 @@ describe('addPeriod', () => {
     expect(add('2025-03-15T00:00:00Z', { months: 24 })).toBe('2027-03-15T00:00:00.000Z');
   });
 
-  it('from a day the target month lacks, rolls over into the next month, as Date does', () => {
-    expect(add('2025-01-31T10:00:00Z', { months: 1 })).toBe('2025-03-03T10:00:00.000Z');
-    expect(add('2024-01-31T10:00:00Z', { months: 1 })).toBe('2024-03-02T10:00:00.000Z');
-    expect(add('2025-05-31T00:00:00Z', { months: 1 })).toBe('2025-07-01T00:00:00.000Z');
-    expect(add('2025-01-30T00:00:00Z', { months: 1 })).toBe('2025-03-02T00:00:00.000Z');
+  it('from a day the target month lacks, ends on that month’s last day (as PostgreSQL and java.time do)', () => {
+    expect(add('2025-01-31T10:00:00Z', { months: 1 })).toBe('2025-02-28T10:00:00.000Z');
+    expect(add('2024-01-31T10:00:00Z', { months: 1 })).toBe('2024-02-29T10:00:00.000Z');
+    expect(add('2025-05-31T00:00:00Z', { months: 1 })).toBe('2025-06-30T00:00:00.000Z');
+    expect(add('2025-01-30T00:00:00Z', { months: 1 })).toBe('2025-02-28T00:00:00.000Z');
+    expect(add('2025-08-31T00:00:00Z', { months: 18 })).toBe('2027-02-28T00:00:00.000Z');
   });
 
-  it('leap years: 29 February plus a year is 1 March, plus four years is 29 February again', () => {
-    expect(add('2024-02-29T12:00:00Z', { years: 1 })).toBe('2025-03-01T12:00:00.000Z');
+  it('leap years: 29 February plus a year is 28 February, plus four years is 29 February again', () => {
+    expect(add('2024-02-29T12:00:00Z', { years: 1 })).toBe('2025-02-28T12:00:00.000Z');
     expect(add('2024-02-29T12:00:00Z', { years: 4 })).toBe('2028-02-29T12:00:00.000Z');
     expect(add('2023-02-28T00:00:00Z', { days: 1 })).toBe('2023-03-01T00:00:00.000Z');
     expect(add('2024-02-28T00:00:00Z', { days: 1 })).toBe('2024-02-29T00:00:00.000Z');
@@ -29,8 +30,8 @@ describe('addPeriod', () => {
   it('adds weeks, days, hours, minutes and seconds as fixed lengths, all together', () => {
     expect(add('2025-01-01T00:00:00Z', { weeks: 1, days: 2, hours: 3, minutes: 4, seconds: 5 })).toBe('2025-01-10T03:04:05.000Z');
     expect(add('2025-01-31T23:59:59Z', { seconds: 1 })).toBe('2025-02-01T00:00:00.000Z');
-    // Months first, then the fixed part: Jan 31 + 1 month + 1 day is Mar 4, not Mar 1.
-    expect(add('2025-01-31T00:00:00Z', { months: 1, days: 1 })).toBe('2025-03-04T00:00:00.000Z');
+    // Months first, then the fixed part: Jan 31 + 1 month + 1 day is Mar 1.
+    expect(add('2025-01-31T00:00:00Z', { months: 1, days: 1 })).toBe('2025-03-01T00:00:00.000Z');
   });
 
   it('does not change the date it is given', () => {

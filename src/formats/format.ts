@@ -94,10 +94,17 @@ export const validityPeriodSchema = z
   .meta({ id: 'ValidityPeriod' });
 export type ValidityPeriod = z.infer<typeof validityPeriodSchema>;
 
-/** Adds a validity period to a date, calendar-aware for years and months (UTC). */
+/**
+ * Adds a validity period to a date (UTC): years and months by the calendar, a day the target month
+ * lacks becoming its last day (31 January plus a month is 28 or 29 February, as in PostgreSQL and
+ * java.time: a credential never outlives the month it was meant to end in), then the rest as fixed
+ * lengths.
+ */
 export function addPeriod(from: Date, period: ValidityPeriod): Date {
   const date = new Date(from);
-  date.setUTCFullYear(date.getUTCFullYear() + (period.years ?? 0), date.getUTCMonth() + (period.months ?? 0));
+  const months = date.getUTCMonth() + (period.months ?? 0) + 12 * (period.years ?? 0);
+  const lastDay = new Date(Date.UTC(date.getUTCFullYear(), months + 1, 0)).getUTCDate();
+  date.setUTCFullYear(date.getUTCFullYear(), months, Math.min(date.getUTCDate(), lastDay));
   const seconds = (((period.weeks ?? 0) * 7 + (period.days ?? 0)) * 24 + (period.hours ?? 0)) * 3600 + (period.minutes ?? 0) * 60 + (period.seconds ?? 0);
   return new Date(date.getTime() + seconds * 1000);
 }
