@@ -31,6 +31,8 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '3' },
     'pool-size': { type: 'string', default: '10' },
+    /** Another checkout of this repository (with its node_modules), measured in the same rounds: before/after a change. */
+    baseline: { type: 'string' },
     'seed-offers': { type: 'string', default: '0' },
     'memory-flows': { type: 'string', default: '0' },
     json: { type: 'boolean', default: false },
@@ -56,7 +58,7 @@ const log = (line: string) => {
   if (!args.json) console.error(line);
 };
 
-type RatioName = 'offersOverCeiling1' | 'flowsOverCeiling2' | 'seededOverEmpty';
+type RatioName = 'offersOverCeiling1' | 'flowsOverCeiling2' | 'seededOverEmpty' | 'offersOverBaseline' | 'flowsOverBaseline';
 
 const SECRET = randomBytes(32).toString('base64url');
 const ADMIN_KEY = `bench-admin-${randomBytes(24).toString('hex')}`;
@@ -145,15 +147,19 @@ interface Issuer {
   apiKey: string;
 }
 
-/** The service as its own process on `databaseUrl` (migrated already), with a credential configuration and an issuer API key. */
-async function startService(databaseUrl: string, connections: number, nodeArgs: string[] = []): Promise<Issuer> {
+/**
+ * The service as its own process on `databaseUrl` (migrated already, unless `checkout` is another
+ * one: it then migrates its database itself), with a credential configuration and an issuer API key.
+ */
+async function startService(databaseUrl: string, connections: number, options: { nodeArgs?: string[]; checkout?: string } = {}): Promise<Issuer> {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   const service = await spawnIssuer({
     databaseUrl,
     port,
-    nodeArgs,
-    env: { NODE_ENV: 'production', DATABASE_POOL_SIZE: String(poolSize), SECRET, ADMIN_API_KEY: ADMIN_KEY, PUBLIC_URL: publicUrl, MIGRATE_ON_START: 'false' },
+    nodeArgs: options.nodeArgs,
+    cwd: options.checkout,
+    env: { NODE_ENV: 'production', DATABASE_POOL_SIZE: String(poolSize), SECRET, ADMIN_API_KEY: ADMIN_KEY, PUBLIC_URL: publicUrl, MIGRATE_ON_START: options.checkout ? 'true' : 'false' },
   });
   const admin = httpClient(service.url, { key: ADMIN_KEY, connections });
   try {
@@ -203,7 +209,7 @@ async function main() {
     await setupPool.end();
 
     const connections = fixedConcurrency ? fixedConcurrency * 2 : 512;
-    const issuer = await startService(databaseUrl, connections, args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args['cpu-prof'])}`] : []);
+    const issuer = await startService(databaseUrl, connections, { nodeArgs: args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args['cpu-prof'])}`] : [] });
     services.push(issuer.service);
     cleanups.push(() => issuer.client.close());
     const { service, publicUrl } = issuer;
@@ -299,14 +305,42 @@ async function main() {
       }
     }
 
+    if (args.baseline) {
+      // Before/after: the same phases against a service from another checkout, on a database of its
+      // own on the same server, in the same rounds.
+      const checkout = path.resolve(args.baseline);
+      const own = await createDatabase(server.url, `${benchDatabase}_baseline`);
+      const baseline = await startService(own.url, connections, { checkout });
+      services.push(baseline.service);
+      cleanups.push(() => baseline.client.close());
+      const onBaseline = (task: (ctx: FlowContext) => Promise<boolean>) => (stats: StepStats) => task(contextOn(baseline, stats));
+      const baselineCpu = () => processCpuSeconds(baseline.service.pid);
+      await runClosedLoop({ concurrency, seconds: warmup, task: () => onBaseline(flowTask)(new StepStats()) });
+      log(`baseline: ${checkout}`);
+      if (offers) {
+        const baselineOffers = new Phase('offers (baseline)', baselineCpu, onBaseline(offerTask), fixedConcurrency, log);
+        phases.push(baselineOffers);
+        pairs.push({ measured: offers, yardstick: baselineOffers, ratio: 'offersOverBaseline' });
+      }
+      if (flow) {
+        const baselineFlow = new Phase('flow (baseline)', baselineCpu, onBaseline(flowTask), fixedConcurrency, log);
+        phases.push(baselineFlow);
+        pairs.push({ measured: flow, yardstick: baselineFlow, ratio: 'flowsOverBaseline' });
+      }
+      report.baseline = checkout;
+    }
+
     if (phases.length) {
       log(`finding each phase's saturating concurrency (${rampSeconds} s per level)…`);
       for (const phase of phases) {
         // Ceiling 2 and the empty-table control run as many flows in flight as the flows had, so each ratio compares like with like.
         if (phase === ceiling2 || phase === emptyTable) phase.concurrency ??= flow!.concurrency;
+        // A baseline runs at the concurrency of the phase it is compared with.
+        const compared = pairs.find((pair) => pair.yardstick === phase && pair.ratio?.endsWith('OverBaseline'));
+        if (compared) phase.concurrency ??= compared.measured.concurrency;
         await phase.saturate(rampSeconds);
       }
-      const roundRatios: Record<RatioName, number[]> = { offersOverCeiling1: [], flowsOverCeiling2: [], seededOverEmpty: [] };
+      const roundRatios: Record<RatioName, number[]> = { offersOverCeiling1: [], flowsOverCeiling2: [], seededOverEmpty: [], offersOverBaseline: [], flowsOverBaseline: [] };
       for (let index = 1; index <= rounds; index++) {
         const line: string[] = [];
         const rates = new Map<Phase, number>();
@@ -393,7 +427,7 @@ async function main() {
   } finally {
     for (const cleanup of cleanups) await cleanup().catch(() => {});
     for (const service of services) await service.stop().catch(() => {});
-    await dropDatabases(server.url, [benchDatabase, `${benchDatabase}_empty`]).catch(() => {});
+    await dropDatabases(server.url, [benchDatabase, `${benchDatabase}_empty`, `${benchDatabase}_baseline`]).catch(() => {});
     await server.stop();
   }
 

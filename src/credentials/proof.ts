@@ -71,9 +71,9 @@ export async function verifyProof(
   } catch {
     throw invalidProof('The jwk header is not a valid P-256 public key');
   }
-  // cnf.jwk and the thumbprint come from the key itself, in its one canonical form.
-  const { x, y } = key.export({ format: 'jwk' });
-  const publicJwk = { kty: 'EC', crv: 'P-256', x: x!, y: y! } as const;
+  // The coordinates are canonical (checked above) and on the curve (the import checked): cnf.jwk and
+  // the RFC 7638 thumbprint are made of them and nothing else the wallet sent.
+  const publicJwk = { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } as const;
   const signature = Buffer.from(encodedSignature, 'base64url');
   const signed =
     signature.length === 64 && verify('sha256', Buffer.from(`${encodedHeader}.${encodedPayload}`), { key, dsaEncoding: 'ieee-p1363' }, signature);

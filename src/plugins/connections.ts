@@ -13,16 +13,12 @@ export const connections = fp(
   async (app: App) => {
     if (app.ctx.config.http.maxConnections > 0) app.server.maxConnections = app.ctx.config.http.maxConnections;
 
-    // Requests whose headers have arrived and whose body may still be on its way.
-    const arriving = new Set<IncomingMessage>();
-    app.addHook('onRequest', async (request) => {
-      const raw = request.raw;
-      if (raw.complete) return;
-      arriving.add(raw);
-      raw.once('end', () => arriving.delete(raw)).once('close', () => arriving.delete(raw));
-    });
-    app.addHook('onResponse', async (request) => {
-      arriving.delete(request.raw);
+    // Requests that may still be arriving, for the stop. Forgotten once complete, lazily: no
+    // listener or hook per request, only this one on the server.
+    const recent = new Set<IncomingMessage>();
+    app.server.on('request', (raw: IncomingMessage) => {
+      if (recent.size >= 256) for (const old of recent) if (old.complete || old.destroyed) recent.delete(old);
+      recent.add(raw);
     });
 
     let closing = false;
@@ -30,7 +26,7 @@ export const connections = fp(
       closing = true;
       // A client still sending its body when the stop begins has nothing in flight yet: its
       // connection is closed now, rather than holding the stop open until it times out.
-      for (const raw of arriving) if (!raw.complete) raw.socket?.destroy();
+      for (const raw of recent) if (!raw.complete) raw.socket?.destroy();
     });
 
     // A keep-alive connection that becomes idle after its in-flight response would hold `close()`

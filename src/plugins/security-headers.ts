@@ -1,4 +1,3 @@
-import fastifyHelmet from '@fastify/helmet';
 import fp from 'fastify-plugin';
 import helmet from 'helmet';
 import type { Config } from '../config.js';
@@ -9,8 +8,8 @@ import type { App } from '../context.js';
  * another origin's page without CORS. HSTS only when the issuer is served over https (a browser would
  * otherwise pin http://localhost to https). The headers that only matter for HTML documents (DNS
  * prefetch, downloads, Flash policies, the XSS auditor, origin-keyed agent clusters, opener policy)
- * are left out: each costs bytes and time on every response. The documentation UI at /docs loads
- * scripts and styles of its own, so no Content-Security-Policy.
+ * are left out. The documentation UI at /docs loads scripts and styles of its own, so no
+ * Content-Security-Policy.
  */
 function helmetOptions(config: Pick<Config, 'publicUrl'>) {
   return {
@@ -28,8 +27,10 @@ function helmetOptions(config: Pick<Config, 'publicUrl'>) {
 }
 
 /**
- * The same headers as a plain list, for the responses written before any hook runs (a URL Fastify
- * cannot route, bytes that are not HTTP): what helmet sets, recorded once.
+ * The headers helmet sets with these options, recorded once. They are the same for every response,
+ * so they are worked out at start: @fastify/helmet builds helmet's middleware again on every request,
+ * which the benchmark measured at about 2 % of a wallet flow's CPU (BENCHMARKS.md). The responses
+ * written before any hook runs (a URL Fastify cannot route, bytes that are not HTTP) use them too.
  */
 export function securityHeaderValues(config: Pick<Config, 'publicUrl'>): Record<string, string> {
   const headers: Record<string, string> = {};
@@ -41,11 +42,12 @@ export function securityHeaderValues(config: Pick<Config, 'publicUrl'>): Record<
   return headers;
 }
 
-/** Security headers on every response (@fastify/helmet); no response is cached unless its route says so. */
+/** Security headers (helmet's) on every response; no response is cached unless its route says so. */
 export const securityHeaders = fp(
   async (app: App) => {
-    await app.register(fastifyHelmet, { global: true, ...helmetOptions(app.ctx.config) });
+    const headers = securityHeaderValues(app.ctx.config);
     app.addHook('onSend', async (_request, reply, payload) => {
+      reply.headers(headers);
       if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
       return payload;
     });

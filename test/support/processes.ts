@@ -43,6 +43,8 @@ export interface SpawnOptions {
   readyOutput?: RegExp;
   readyWithinMs?: number;
   nodeArgs?: string[];
+  /** The checkout to run it from; default this repository. */
+  cwd?: string;
 }
 
 /**
@@ -59,7 +61,7 @@ export async function spawnService(entry: string | string[], options: SpawnOptio
   const [command, ...args] = typeof entry === 'string' ? [process.execPath, ...(options.nodeArgs ?? []), '--import', 'tsx', entry] : entry;
   const label = typeof entry === 'string' ? entry : entry.join(' ');
   const child = spawn(command!, args, {
-    cwd: ROOT,
+    cwd: options.cwd ?? ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...(tempDir && { DATA_DIR: tempDir }), ...options.env, HOST: '127.0.0.1', PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -150,7 +152,7 @@ export interface IssuerProcess extends ServiceProcess {
  * PROCESS_SECRET, PROCESS_ADMIN_KEY and PROCESS_PUBLIC_URL unless `env` says otherwise; ready once
  * /health/ready answers 200.
  */
-export async function spawnIssuer(options: { databaseUrl: string; port?: number; env?: Record<string, string>; nodeArgs?: string[] }): Promise<IssuerProcess> {
+export async function spawnIssuer(options: { databaseUrl: string; port?: number; env?: Record<string, string>; nodeArgs?: string[]; cwd?: string }): Promise<IssuerProcess> {
   const service = await spawnService('src/main.ts', {
     env: {
       NODE_ENV: 'test',
@@ -165,6 +167,7 @@ export async function spawnIssuer(options: { databaseUrl: string; port?: number;
     port: options.port,
     readyPath: '/health/ready',
     nodeArgs: options.nodeArgs,
+    cwd: options.cwd,
   });
   const key = options.env?.ADMIN_API_KEY ?? PROCESS_ADMIN_KEY;
   let client: IssuerClient | undefined;
