@@ -159,7 +159,8 @@ async function startService(databaseUrl: string, connections: number, options: {
     port,
     nodeArgs: options.nodeArgs,
     cwd: options.checkout,
-    env: { NODE_ENV: 'production', DATABASE_POOL_SIZE: String(poolSize), SECRET, ADMIN_API_KEY: ADMIN_KEY, PUBLIC_URL: publicUrl, MIGRATE_ON_START: options.checkout ? 'true' : 'false' },
+    // NODE_ENV=test: production would insist on an https PUBLIC_URL, which a loopback benchmark has not.
+    env: { NODE_ENV: 'test', DATABASE_POOL_SIZE: String(poolSize), SECRET, ADMIN_API_KEY: ADMIN_KEY, PUBLIC_URL: publicUrl, MIGRATE_ON_START: options.checkout ? 'true' : 'false' },
   });
   const admin = httpClient(service.url, { key: ADMIN_KEY, connections });
   try {

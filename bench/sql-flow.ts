@@ -29,7 +29,7 @@ export async function sqlFlow(ctx: AppContext, input: { apiKey: string; configur
     codeHash: storedSecret.preAuthorizedCode(secrets, code),
     txCodeHash: null,
     maxAttempts: config.offers.txCodeMaxAttempts,
-    token: { id: randomUUID(), hash: storedSecret.accessToken(secrets, token), expiresInSeconds: 300 },
+    token: { id: randomUUID(), hash: storedSecret.accessToken(secrets, token), expiresInSeconds: 300, dpopJkt: null },
     event: { kind: TOKEN_EVENTS.create, audit: { requestId: randomUUID(), actor: null } },
   });
   if (redeemed?.status !== 'redeemed') throw new Error('redemption failed');
@@ -47,6 +47,7 @@ export async function sqlFlow(ctx: AppContext, input: { apiKey: string; configur
     configurationId: configuration.id,
     nonces: [{ hash: nonce.hash, expiresAt: nonce.expiresAt }],
     credentials: [{ id: randomUUID(), holderKeyThumbprint: 'bench', hash: 'bench', issuerKid: 'bench', expiresAt: null }],
+    again: false,
     event: { kind: CREDENTIAL_EVENTS.issue, audit: { requestId: randomUUID(), actor: null } },
   });
   if (outcome !== 'issued') throw new Error(`issuance ${outcome}`);

@@ -61,6 +61,7 @@ const envSchema = z.object({
   SD_JWT_VC_FORMAT: z.enum(['dc+sd-jwt', 'vc+sd-jwt']).default('dc+sd-jwt'),
   ISSUER_NAME: z.string().min(1).max(200).default('vci-issuer'),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
+  DPOP: z.enum(['optional', 'required']).default('optional'),
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(100),
   REQUEST_TIMEOUT_SECONDS: seconds(30, 600),
   MAX_CONNECTIONS: z.coerce.number().int().min(0).max(1_000_000).default(1000),
@@ -84,7 +85,8 @@ export interface Config {
   secret: string | undefined;
   logLevel: Environment['LOG_LEVEL'];
   offers: { defaultExpiresInSeconds: number; maxExpiresInSeconds: number; txCodeMaxAttempts: number };
-  oauth: { accessTokenExpiresInSeconds: number; cNonceExpiresInSeconds: number; rateLimitPerMinute: number };
+  /** `dpop`: whether the token endpoint requires a DPoP proof (HAIP), or binds tokens only when one is sent. */
+  oauth: { accessTokenExpiresInSeconds: number; cNonceExpiresInSeconds: number; rateLimitPerMinute: number; dpop: 'optional' | 'required' };
   credentials: {
     proofMaxAgeSeconds: number;
     clockSkewSeconds: number;
@@ -127,6 +129,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (e.NODE_ENV === 'production' && !e.SECRET) {
     throw new ConfigError('Invalid configuration: SECRET is required when NODE_ENV=production');
   }
+  // OID4VCI 1.0 §12.2.1, §12.2.4: the Credential Issuer Identifier is an https URL; wallets refuse others.
+  if (e.NODE_ENV === 'production' && !e.PUBLIC_URL?.startsWith('https://')) {
+    throw new ConfigError('Invalid configuration: PUBLIC_URL must be set to the https:// URL wallets reach the issuer at when NODE_ENV=production');
+  }
   return {
     env: e.NODE_ENV,
     port: e.PORT,
@@ -149,6 +155,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       accessTokenExpiresInSeconds: e.ACCESS_TOKEN_EXPIRES_IN_SECONDS,
       cNonceExpiresInSeconds: e.C_NONCE_EXPIRES_IN_SECONDS,
       rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+      dpop: e.DPOP,
     },
     credentials: {
       proofMaxAgeSeconds: e.PROOF_MAX_AGE_SECONDS,

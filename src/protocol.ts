@@ -12,6 +12,8 @@ export const PROOF_TYP = 'openid4vci-proof+jwt';
 /** The JOSE algorithms this issuer accepts for key proofs and signs credentials with. */
 export const PROOF_SIGNING_ALGS = ['ES256'] as const;
 export const CREDENTIAL_SIGNING_ALG = 'ES256';
+/** RFC 9449: the algorithms a DPoP proof may be signed with (advertised as dpop_signing_alg_values_supported). */
+export const DPOP_SIGNING_ALGS = ['ES256'] as const;
 
 /** Wallet-facing endpoints, below the path of PUBLIC_URL (MATTR VII's paths, plus the 1.0 nonce endpoint). */
 export const WALLET_PATHS = {
@@ -38,6 +40,10 @@ export type OAuthErrorCode =
   | 'unsupported_grant_type'
   // RFC 6750 §3.1
   | 'invalid_token'
+  | 'insufficient_scope'
+  // RFC 9449 §5, §7.1, §8, §9 (DPoP)
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
   // OID4VCI 1.0 §8.3.1.2
   | 'invalid_credential_request'
   | 'unknown_credential_configuration'
@@ -45,11 +51,13 @@ export type OAuthErrorCode =
   | 'invalid_proof'
   | 'invalid_nonce'
   | 'credential_request_denied'
+  | 'invalid_encryption_parameters'
+  // OID4VCI 1.0 §11.3 (notification endpoint)
+  | 'invalid_notification_id'
+  | 'invalid_notification_request'
   // Draft 13 §7.3.1.2
   | 'unsupported_credential_type'
   | 'unsupported_credential_format'
-  // RFC 6749 §4.1.2.1, used for every wallet-facing endpoint
+  // RFC 6749 §4.1.2.1, used for every wallet-facing endpoint (an outage, a rate limit)
   | 'temporarily_unavailable'
-  | 'server_error'
-  // RFC 8628 §3.5, answered by the rate limit
-  | 'slow_down';
+  | 'server_error';

@@ -69,9 +69,13 @@ function expectOAuthError(response: Response, error: string, status = 400) {
   expect(response.headers['cache-control']).toBe('no-store');
 }
 
-function expectInvalidToken(response: Response) {
+/** RFC 6750 §3: 401, the challenge names the realm and, when a token was sent, the error. */
+function expectInvalidToken(response: Response, tokenSent = true) {
   expect(response.statusCode, response.body).toBe(401);
-  expect(response.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/);
+  const challenge = response.headers['www-authenticate'] as string;
+  expect(challenge).toMatch(/^Bearer realm="[^"]+"/);
+  if (tokenSent) expect(challenge).toMatch(/^Bearer realm="[^"]+", error="invalid_token"/);
+  else expect(challenge).not.toMatch(/error=/);
   expect(response.json()).toMatchObject({ error: 'invalid_token' });
 }
 
@@ -130,11 +134,16 @@ async function eventsOf(requestId: string) {
 // --- tests ---
 
 describe('access token', () => {
-  it('answers 401 invalid_token for a missing header and a scheme other than Bearer', async () => {
+  it('answers 401 invalid_token for a missing header, a scheme other than Bearer, and a Bearer token sent as DPoP', async () => {
     const { token } = await redeem();
     const body = request10(await proof(holder, await api.nonce()));
-    expectInvalidToken(await api.requestCredential(undefined, body));
-    expectInvalidToken(await api.requestCredential(undefined, body, { authorization: `DPoP ${token}` }));
+    const missing = await api.requestCredential(undefined, body);
+    expectInvalidToken(missing, false);
+    // RFC 9449 §7.1: the challenge also offers DPoP, with the algorithms it takes.
+    expect(missing.headers['www-authenticate']).toMatch(/, DPoP realm="[^"]+", algs="ES256"$/);
+    const asDpop = await api.requestCredential(undefined, body, { authorization: `DPoP ${token}` });
+    expect(asDpop.statusCode).toBe(401);
+    expect(asDpop.headers['www-authenticate']).toMatch(/^DPoP realm="[^"]+", error="invalid_token"/);
     expectInvalidToken(await api.requestCredential(undefined, body, { authorization: `Basic ${Buffer.from(`wallet:${token}`).toString('base64')}` }));
     expectInvalidToken(await api.requestCredential(undefined, body, { authorization: token }));
     // The same token as Bearer is accepted: the body is what fails.
@@ -290,12 +299,17 @@ describe('request errors', () => {
     expect((await api.requestCredential(token, request10(valid))).statusCode).toBe(200);
   });
 
-  it('unknown_credential_configuration: an unknown id, and an existing configuration that was not offered', async () => {
+  it('unknown_credential_configuration for an unknown id; 403 insufficient_scope for one that exists but was not offered', async () => {
     const { token } = await redeem();
     const valid = await proof(holder, await api.nonce());
-    for (const id of [randomUUID(), 'not-a-uuid', otherConfigurationId]) {
-      expectOAuthError(await api.requestCredential(token, { credential_configuration_id: id, proofs: { jwt: [valid] } }), 'unknown_credential_configuration');
+    for (const id of [randomUUID(), 'not-a-uuid']) {
+      const response = await api.requestCredential(token, { credential_configuration_id: id, proofs: { jwt: [valid] } });
+      expectOAuthError(response, 'unknown_credential_configuration');
+      expect(response.body).not.toContain(id);
     }
+    const notOffered = await api.requestCredential(token, { credential_configuration_id: otherConfigurationId, proofs: { jwt: [valid] } });
+    expectOAuthError(notOffered, 'insufficient_scope', 403);
+    expect(notOffered.headers['www-authenticate']).toMatch(/^Bearer realm="[^"]+", error="insufficient_scope"$/);
     expect((await api.requestCredential(token, request10(valid))).statusCode).toBe(200);
   });
 
@@ -362,7 +376,7 @@ describe('request errors', () => {
     expect((await openCredential(response.json().credentials[0].credential)).payload.cnf).toEqual({ jwk: holder.publicJwk });
   });
 
-  it('invalid_nonce: a missing, forged, tampered or expired c_nonce', async () => {
+  it('invalid_proof for a proof without a nonce; invalid_nonce for a forged, tampered or expired c_nonce', async () => {
     const { offer, token } = await redeem();
     const real = await api.nonce();
     const [expiry, random] = real.split('.');
@@ -378,9 +392,11 @@ describe('request errors', () => {
     ];
     for (const [name, jwt] of cases) {
       const response = await api.requestCredential(token, request10(jwt));
+      // §8.3.1.2: a proof without the nonce the issuer's nonce endpoint hands out is an invalid proof.
+      const error = name === 'missing' ? 'invalid_proof' : 'invalid_nonce';
       expect(response.statusCode, `${name}: ${response.body}`).toBe(400);
-      expect(response.json().error, `${name}: ${response.body}`).toBe('invalid_nonce');
-      expectOAuthError(response, 'invalid_nonce');
+      expect(response.json().error, `${name}: ${response.body}`).toBe(error);
+      expectOAuthError(response, error);
     }
     expect(await issuanceRows(offer.id)).toEqual([]);
     // A nonce made the same way, but current, is accepted with the same token.
@@ -402,12 +418,14 @@ describe('request errors', () => {
     expect((await api.requestCredential(second.token, request10(await proof(holder, fresh)))).statusCode).toBe(200);
   });
 
-  it('credential_request_denied: a second request for the same configuration with the same token, consuming nothing', async () => {
+  it('credential_request_denied: a second request for the same configuration with the same token and other keys, consuming nothing', async () => {
     const { offer, token } = await redeem();
     expect((await api.requestCredential(token, request10(await proof(holder, await api.nonce())))).statusCode).toBe(200);
     const nonce = await api.nonce();
-    expectOAuthError(await api.requestCredential(token, request10(await proof(holder, nonce))), 'credential_request_denied');
-    expectOAuthError(await api.requestCredential(token, requestDraft13(await proof(holder, nonce))), 'credential_request_denied');
+    const otherHolder = await holderKey();
+    expectOAuthError(await api.requestCredential(token, request10(await proof(otherHolder, nonce))), 'credential_request_denied');
+    expectOAuthError(await api.requestCredential(token, requestDraft13(await proof(otherHolder, nonce))), 'credential_request_denied');
+    expectOAuthError(await api.requestCredential(token, request10(await proof(holder, nonce), await proof(otherHolder, nonce))), 'credential_request_denied');
     expect(await issuanceRows(offer.id)).toHaveLength(1);
     // The denied requests did not consume their nonce.
     const other = await redeem();
@@ -420,7 +438,24 @@ describe('request errors', () => {
     const other = await api.requestCredential(token, { credential_configuration_id: otherConfigurationId, proofs: { jwt: [await proof(holder, await api.nonce())] } });
     expect(other.statusCode, other.body).toBe(200);
     expect((await openCredential(other.json().credentials[0].credential)).payload.vct).toBe(OTHER_VCT);
+    expectOAuthError(await api.requestCredential(token, request10(await proof(await holderKey(), await api.nonce()))), 'credential_request_denied');
+  });
+
+  it('a lost response: the same configuration, asked again with new proofs of the same keys, is issued again to those keys', async () => {
+    const { offer, token } = await redeem();
+    const keys = [holder, await holderKey()];
+    const first = await api.requestCredential(token, request10(...(await Promise.all(keys.map(async (key) => proof(key, await api.nonce()))))));
+    expect(first.statusCode, first.body).toBe(200);
+    // The response never reached the wallet; it asks again, proving the same keys (in any order).
+    const again = await api.requestCredential(token, request10(...(await Promise.all([...keys].reverse().map(async (key) => proof(key, await api.nonce()))))));
+    expect(again.statusCode, again.body).toBe(200);
+    const bound = await Promise.all(again.json().credentials.map(async ({ credential }: { credential: string }) => (await openCredential(credential)).payload.cnf));
+    expect(bound).toEqual(expect.arrayContaining(keys.map((key) => ({ jwk: key.publicJwk }))));
+    // Only those keys: a subset or another key is refused.
     expectOAuthError(await api.requestCredential(token, request10(await proof(holder, await api.nonce()))), 'credential_request_denied');
+    expect(await issuanceRows(offer.id)).toHaveLength(4);
+    const events = await issuer.tables.eventRows(`type = 'OPENID_CREDENTIAL_ISSUE_SUCCESS' AND data->>'offerId' = $1`, [offer.id]);
+    expect(events.map((event) => event.data.again ?? false)).toEqual([false, true]);
   });
 
   it('credential_request_denied, not a 500, when a required claim cannot be resolved at issuance; nothing consumed', async () => {
@@ -499,14 +534,14 @@ describe('draft 13 request', () => {
     expect(retried.statusCode, retried.body).toBe(200);
   });
 
-  it('invalid_proof for a missing or non-jwt proof, invalid_nonce for a bad nonce, each with a fresh c_nonce', async () => {
+  it('invalid_proof for a missing or non-jwt proof and for a bad nonce (draft 13 has no invalid_nonce), each with a fresh c_nonce', async () => {
     const { token, cNonce } = await redeem();
     const valid = await proof(holder, cNonce);
     const cases: [string, unknown][] = [
       ['invalid_proof', { format: 'vc+sd-jwt', vct: VCT }],
       ['invalid_proof', { format: 'vc+sd-jwt', vct: VCT, proof: { proof_type: 'cwt', cwt: 'x' } }],
       ['invalid_proof', { format: 'vc+sd-jwt', vct: VCT, proof: { proof_type: 'jwt' } }],
-      ['invalid_nonce', requestDraft13(await proof(holder, 'made-up'))],
+      ['invalid_proof', requestDraft13(await proof(holder, 'made-up'))],
     ];
     for (const [error, request] of cases) {
       const response = await api.requestCredential(token, request);
@@ -572,7 +607,7 @@ describe('records', () => {
     const deniedId = `credential-test-${randomUUID()}`;
     const other = await redeem();
     expect((await api.requestCredential(other.token, request10(await proof(holder, await api.nonce())))).statusCode).toBe(200);
-    expectOAuthError(await api.requestCredential(other.token, request10(await proof(holder, await api.nonce())), { 'x-request-id': deniedId }), 'credential_request_denied');
+    expectOAuthError(await api.requestCredential(other.token, request10(await proof(await holderKey(), await api.nonce())), { 'x-request-id': deniedId }), 'credential_request_denied');
     expect((await eventsOf(deniedId)).map((event) => [event.type, event.data.error ?? null])).toEqual([
       ['OPENID_CREDENTIAL_ISSUE_START', null],
       ['OPENID_CREDENTIAL_ISSUE_FAIL', 'credential_request_denied'],
@@ -581,11 +616,12 @@ describe('records', () => {
 });
 
 describe('concurrency', () => {
-  it('two concurrent requests for the same configuration with the same token: exactly one credential', async () => {
+  it('two concurrent requests for the same configuration with the same token and different keys: exactly one credential', async () => {
     for (let round = 0; round < 5; round++) {
       const { offer, token } = await redeem();
       const [first, second] = [await api.nonce(), await api.nonce()];
-      const responses = await Promise.all([first, second].map(async (nonce) => api.requestCredential(token, request10(await proof(holder, nonce)))));
+      const keys = [holder, await holderKey()];
+      const responses = await Promise.all([first, second].map(async (nonce, index) => api.requestCredential(token, request10(await proof(keys[index]!, nonce)))));
       const statuses = responses.map((r) => r.statusCode).sort();
       expect(statuses, responses.map((r) => r.body).join('\n')).toEqual([200, 400]);
       const loser = responses.find((r) => r.statusCode === 400)!;

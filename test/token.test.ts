@@ -56,7 +56,7 @@ describe('token endpoint', () => {
     expectError(await api.requestToken({ 'pre-authorized_code': offer.code }), 'invalid_grant');
     const credential = await api.requestCredential(first.json().access_token, credentialRequest(configurationId, ['x']));
     expect(credential.statusCode).toBe(401);
-    expect(credential.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/);
+    expect(credential.headers['www-authenticate']).toMatch(/^Bearer realm="[^"]+", error="invalid_token"/);
   });
 
   it('checks the transaction code before consuming the code, and locks the offer at the attempt limit', async () => {

@@ -19,10 +19,15 @@ export const credentialRequestSchema = z
   .meta({ id: 'CredentialRequest' });
 export type CredentialRequest = z.infer<typeof credentialRequestSchema>;
 
+const issuedCredentials = z.array(z.object({ credential: z.string() }));
 export const credentialResponseSchema = z
   .union([
-    z.object({ credentials: z.array(z.object({ credential: z.string() })) }).describe('OpenID4VCI 1.0'),
+    // The most specific first: a union answers with the first shape that fits, dropping other members.
+    z
+      .object({ credentials: issuedCredentials, credential: z.string(), c_nonce: z.string(), c_nonce_expires_in: z.number().int() })
+      .describe('Drafts 14-15 (credential_configuration_id with one proof)'),
     z.object({ credential: z.string(), c_nonce: z.string(), c_nonce_expires_in: z.number().int() }).describe('Draft 13'),
+    z.object({ credentials: issuedCredentials }).describe('OpenID4VCI 1.0'),
   ])
   .meta({ id: 'CredentialResponse' });
 

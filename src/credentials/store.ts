@@ -15,6 +15,8 @@ export interface AccessTokenGrant {
   configurations: ConfigurationRecord[];
   expired: boolean;
   revoked: boolean;
+  /** DPoP-bound tokens: the thumbprint of the key every request must prove (RFC 9449 §6). */
+  dpop_jkt: string | null;
 }
 
 type ConfigurationJson = Parameters<typeof toConfiguration>[0] & { created_at: string; updated_at: string };
@@ -27,7 +29,7 @@ export async function findAccessToken(pool: pg.Pool, tokenHash: Buffer): Promise
   const { rows } = await pool.query<Omit<AccessTokenGrant, 'configurations'> & { configurations: ConfigurationJson[] }>({
     name: 'find-access-token',
     text: `SELECT t.id, t.offer_id, o.user_id, t.configuration_ids, t.issued_configuration_ids, o.claims,
-                  t.expires_at <= now() AS expired, t.revoked_at IS NOT NULL AS revoked,
+                  t.expires_at <= now() AS expired, t.revoked_at IS NOT NULL AS revoked, t.dpop_jkt,
                   (SELECT coalesce(jsonb_agg(c), '[]') FROM credential_configurations c WHERE c.id = ANY (t.configuration_ids)) AS configurations
            FROM access_tokens t JOIN offers o ON o.id = t.offer_id
            WHERE t.token_hash = $1`,
@@ -49,37 +51,56 @@ export interface Issuance {
   configurationId: string;
   nonces: { hash: Buffer; expiresAt: Date }[];
   credentials: { id: string; holderKeyThumbprint: string; hash: string; issuerKid: string; expiresAt: Date | null }[];
+  /** A wallet asking again, with the same keys, for credentials whose response it lost. */
+  again: boolean;
   event: { kind: EventKind; audit: AuditContext };
 }
 
 export type IssuanceOutcome = 'issued' | 'nonce-used' | 'denied';
 
 /**
+ * Which access token an issuance may use. The first time, the conditional UPDATE marks the
+ * configuration issued at most once (it serialises concurrent requests on the token's row). Again,
+ * the token must have issued it already, to exactly the same holder keys.
+ */
+const TOKEN_FIRST_TIME = `
+  UPDATE access_tokens SET issued_configuration_ids = array_append(issued_configuration_ids, $3::uuid)
+  WHERE id = $4 AND revoked_at IS NULL AND expires_at > now() AND NOT ($3::uuid = ANY (issued_configuration_ids))
+  RETURNING id`;
+const TOKEN_AGAIN = `
+  SELECT id FROM access_tokens
+  WHERE id = $4 AND revoked_at IS NULL AND expires_at > now() AND $3::uuid = ANY (issued_configuration_ids)
+    AND (SELECT array_agg(DISTINCT holder_key_thumbprint ORDER BY holder_key_thumbprint) FROM credential_issuances
+         WHERE access_token_id = $4 AND configuration_id = $3)
+      = (SELECT array_agg(DISTINCT thumbprint ORDER BY thumbprint) FROM unnest($8::text[]) AS thumbprint)
+  FOR UPDATE`;
+
+const recordIssuanceSql = (token: string) => `
+  WITH token AS (${token}
+  ), nonce AS (
+    INSERT INTO used_nonces (nonce_hash, expires_at)
+    SELECT n.hash, n.expires_at FROM token, unnest($1::bytea[], $2::timestamptz[]) AS n(hash, expires_at)
+  ), issued AS (
+    INSERT INTO credential_issuances (id, offer_id, access_token_id, configuration_id, user_id, holder_key_thumbprint, credential_hash, issuer_kid, expires_at)
+    SELECT c.id, $5, token.id, $3, $6, c.thumbprint, c.hash, c.kid, c.expires_at
+    FROM token, unnest($7::uuid[], $8::text[], $9::text[], $10::text[], $11::timestamptz[]) AS c(id, thumbprint, hash, kid, expires_at)
+  ), logged AS (
+    SELECT record_events($14, $15, $12, NULL, 'SUCCESS', $13::jsonb) FROM token
+  )
+  SELECT (SELECT count(*) FROM token)::int + (SELECT count(*) FROM logged)::int AS issued`;
+const FIRST_TIME = recordIssuanceSql(TOKEN_FIRST_TIME);
+const AGAIN = recordIssuanceSql(TOKEN_AGAIN);
+
+/**
  * Records an issuance in ONE statement, so all of it commits or none: marks the configuration as
- * issued on the access token (at most once: the conditional UPDATE serialises concurrent requests on
- * the token's row), consumes the c_nonces (a used one violates the primary key and aborts the whole
- * statement), stores one row per credential and the events.
+ * issued on the access token, consumes the c_nonces (a used one violates the primary key and aborts
+ * the whole statement), stores one row per credential and the events.
  */
 export async function recordIssuance(pool: pg.Pool, issuance: Issuance): Promise<IssuanceOutcome> {
   try {
     const { rows } = await pool.query<{ issued: number }>({
-      name: 'record-issuance',
-      text: `
-        WITH token AS (
-          UPDATE access_tokens SET issued_configuration_ids = array_append(issued_configuration_ids, $3::uuid)
-          WHERE id = $4 AND revoked_at IS NULL AND expires_at > now() AND NOT ($3::uuid = ANY (issued_configuration_ids))
-          RETURNING id
-        ), nonce AS (
-          INSERT INTO used_nonces (nonce_hash, expires_at)
-          SELECT n.hash, n.expires_at FROM token, unnest($1::bytea[], $2::timestamptz[]) AS n(hash, expires_at)
-        ), issued AS (
-          INSERT INTO credential_issuances (id, offer_id, access_token_id, configuration_id, user_id, holder_key_thumbprint, credential_hash, issuer_kid, expires_at)
-          SELECT c.id, $5, token.id, $3, $6, c.thumbprint, c.hash, c.kid, c.expires_at
-          FROM token, unnest($7::uuid[], $8::text[], $9::text[], $10::text[], $11::timestamptz[]) AS c(id, thumbprint, hash, kid, expires_at)
-        ), logged AS (
-          SELECT record_events($14, $15, $12, NULL, 'SUCCESS', $13::jsonb) FROM token
-        )
-        SELECT (SELECT count(*) FROM token)::int + (SELECT count(*) FROM logged)::int AS issued`,
+      name: issuance.again ? 'record-issuance-again' : 'record-issuance',
+      text: issuance.again ? AGAIN : FIRST_TIME,
       values: [
         issuance.nonces.map((n) => n.hash),
         issuance.nonces.map((n) => n.expiresAt),
@@ -100,6 +121,7 @@ export async function recordIssuance(pool: pg.Pool, issuance: Issuance): Promise
           credentialConfigurationId: issuance.configurationId,
           credentialIds: issuance.credentials.map((c) => c.id),
           holderKeyThumbprints: issuance.credentials.map((c) => c.holderKeyThumbprint),
+          ...(issuance.again && { again: true }),
         }),
         issuance.event.kind.type,
         issuance.event.kind.category,

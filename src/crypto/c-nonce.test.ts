@@ -21,13 +21,13 @@ describe('c_nonce', () => {
     const { nonce, expiresAt } = issueNonce(secrets, 300, NOW);
     const check = checkNonce(secrets, nonce, expiresAt.getTime() - 1);
     expect(check).toEqual({ valid: true, expiresAt, hash: storedSecret.usedNonce(nonce) });
-    expect(checkNonce(secrets, nonce, expiresAt.getTime())).toEqual({ valid: false, reason: 'c_nonce has expired' });
+    expect(checkNonce(secrets, nonce, expiresAt.getTime())).toEqual({ valid: false, missing: false, reason: 'the c_nonce has expired' });
   });
 
   it('is refused when another secret made it, or any part was changed', () => {
     const { nonce } = issueNonce(secrets, 300, NOW);
     const [expiry, random, mac] = nonce.split('.') as [string, string, string];
-    const notOurs = { valid: false, reason: 'c_nonce was not issued by this issuer' };
+    const notOurs = { valid: false, missing: false, reason: 'the c_nonce was not issued by this issuer' };
     expect(checkNonce(new SecretKeys('another-secret-0123456789-abcdefghijklmnopqrstuvwxyz'), nonce, NOW)).toEqual(notOurs);
     expect(checkNonce(secrets, `${Number(expiry) + 3600}.${random}.${mac}`, NOW)).toEqual(notOurs);
     expect(checkNonce(secrets, `${expiry}.${random.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'))}.${mac}`, NOW)).toEqual(notOurs);
@@ -37,11 +37,20 @@ describe('c_nonce', () => {
   it('is refused when it is not a string of three parts with a decimal expiry', () => {
     const { nonce } = issueNonce(secrets, 300, NOW);
     const [expiry, random, mac] = nonce.split('.') as [string, string, string];
-    expect(checkNonce(secrets, undefined, NOW)).toEqual({ valid: false, reason: 'the proof has no c_nonce' });
-    expect(checkNonce(secrets, 12345, NOW)).toEqual({ valid: false, reason: 'the proof has no c_nonce' });
-    expect(checkNonce(secrets, `${nonce}${'x'.repeat(200)}`, NOW)).toEqual({ valid: false, reason: 'the proof has no c_nonce' });
+    expect(checkNonce(secrets, undefined, NOW)).toEqual({ valid: false, missing: true, reason: 'no c_nonce' });
+    const notOurs = { valid: false, missing: false, reason: 'the c_nonce was not issued by this issuer' };
+    expect(checkNonce(secrets, 12345, NOW)).toEqual(notOurs);
+    expect(checkNonce(secrets, `${nonce}${'x'.repeat(200)}`, NOW)).toEqual(notOurs);
     for (const malformed of [`${expiry}.${random}`, `${nonce}.x`, `x${expiry}.${random}.${mac}`, '']) {
-      expect(checkNonce(secrets, malformed, NOW), malformed).toEqual({ valid: false, reason: 'c_nonce was not issued by this issuer' });
+      expect(checkNonce(secrets, malformed, NOW), malformed).toEqual(notOurs);
     }
+  });
+
+  it('made for one purpose is refused for the other: a DPoP nonce is no c_nonce, and the other way round', () => {
+    const { nonce: cNonce } = issueNonce(secrets, 300, NOW);
+    const { nonce: dpopNonce } = issueNonce(secrets, 300, NOW, 'dpop');
+    expect(checkNonce(secrets, dpopNonce, NOW).valid).toBe(false);
+    expect(checkNonce(secrets, cNonce, NOW, 'dpop').valid).toBe(false);
+    expect(checkNonce(secrets, dpopNonce, NOW, 'dpop').valid).toBe(true);
   });
 });

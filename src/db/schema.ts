@@ -67,6 +67,11 @@ export interface Database {
     expires_at: Timestamp;
     revoked_at: Date | null;
     created_at: Generated<Date>;
+    dpop_jkt: string | null;
+  };
+  used_dpop_proofs: {
+    proof_hash: Buffer;
+    expires_at: Timestamp;
   };
   used_nonces: {
     nonce_hash: Buffer;

@@ -32,12 +32,17 @@ export function jsonDeeperThan(text: string, max: number): boolean {
 /**
  * Replaces Fastify's JSON parser with one that refuses bodies nested deeper than MAX_JSON_DEPTH (400)
  * and otherwise delegates to Fastify's own, which keeps secure-json-parse's refusal of `__proto__`
- * and `constructor.prototype` keys. Register before any plugin so every scope inherits it.
+ * and `constructor.prototype` keys. A route that takes no body (the nonce endpoint) accepts an empty
+ * one sent as application/json. Register before any plugin so every scope inherits it.
  */
 export function useDepthLimitedJsonParser(app: FastifyInstance) {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '' && !request.routeOptions.schema?.body) {
+      done(null, undefined);
+      return;
+    }
     if (jsonDeeperThan(body as string, MAX_JSON_DEPTH)) {
       done(new HttpError(400, `Request body is nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
       return;

@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import type { ConfigurationRecord } from '../formats/format.js';
 import { formatOf } from '../formats/index.js';
-import { PRE_AUTHORIZED_GRANT, WALLET_PATHS } from '../protocol.js';
+import { DPOP_SIGNING_ALGS, PRE_AUTHORIZED_GRANT, WALLET_PATHS } from '../protocol.js';
 
 const LOCALE = 'en';
 
@@ -25,6 +25,8 @@ export function authorizationServerMetadata(config: Config) {
     grant_types_supported: [PRE_AUTHORIZED_GRANT],
     'pre-authorized_grant_anonymous_access_supported': true,
     token_endpoint_auth_methods_supported: ['none'],
-    response_types_supported: [],
+    // RFC 8414 §2 requires the member; with no authorization endpoint it names the code flow's type.
+    response_types_supported: ['code'],
+    dpop_signing_alg_values_supported: [...DPOP_SIGNING_ALGS],
   };
 }

@@ -4,6 +4,7 @@ import { issueNonce } from '../crypto/c-nonce.js';
 import { OAuthError } from '../errors/oauth.js';
 import { oauthErrorSchema } from '../errors/render.js';
 import { WALLET_PATHS } from '../protocol.js';
+import { issueDpopNonce } from './dpop.js';
 import { TOKEN_EVENTS, exchangePreAuthorizedCode } from './token.js';
 
 // Unknown parameters are ignored (RFC 6749 §3.2); a repeated one arrives as an array and fails here.
@@ -19,7 +20,7 @@ const tokenRequestSchema = z
 const tokenResponseSchema = z
   .object({
     access_token: z.string(),
-    token_type: z.literal('Bearer'),
+    token_type: z.enum(['Bearer', 'DPoP']).describe('DPoP when the request carried a DPoP proof: the token is bound to its key'),
     expires_in: z.number().int(),
     c_nonce: z.string().describe('For draft 13 wallets; 1.0 wallets use the nonce endpoint'),
     c_nonce_expires_in: z.number().int(),
@@ -50,7 +51,12 @@ export async function oauthRoutes(app: App) {
         }
       },
     },
-    async (request, reply) => reply.headers(noStore).send(await exchangePreAuthorizedCode(app.ctx, request.audit, request.body)),
+    async (request, reply) => {
+      const response = await exchangePreAuthorizedCode(app.ctx, request.audit, request.body, request.headers.dpop);
+      // A nonce for the DPoP proof of the next request (RFC 9449 §8.2), so the wallet need not be refused first.
+      if (response.token_type === 'DPoP') reply.header('dpop-nonce', issueDpopNonce(app.ctx.secrets));
+      return reply.headers(noStore).send(response);
+    },
   );
 
   app.post(

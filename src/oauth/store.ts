@@ -6,7 +6,8 @@ export interface RedemptionAttempt {
   /** null when the request carried no tx_code */
   txCodeHash: Buffer | null;
   maxAttempts: number;
-  token: { id: string; hash: Buffer; expiresInSeconds: number };
+  /** `dpopJkt`: the token is DPoP-bound to this key thumbprint (RFC 9449 §6). */
+  token: { id: string; hash: Buffer; expiresInSeconds: number; dpopJkt: string | null };
   event: { kind: EventKind; audit: AuditContext };
 }
 
@@ -42,8 +43,8 @@ export async function redeemPreAuthorizedCode(pool: pg.Pool, attempt: Redemption
           AND (tx_code_hash IS NULL) = ($2::bytea IS NULL)
         RETURNING id, status, configuration_ids, user_id, failed_attempts
       ), token AS (
-        INSERT INTO access_tokens (id, token_hash, offer_id, configuration_ids, expires_at)
-        SELECT $4, $5, id, configuration_ids, now() + make_interval(secs => $6) FROM redeemed WHERE status = 'redeemed'
+        INSERT INTO access_tokens (id, token_hash, offer_id, configuration_ids, expires_at, dpop_jkt)
+        SELECT $4, $5, id, configuration_ids, now() + make_interval(secs => $6), $10 FROM redeemed WHERE status = 'redeemed'
       ), logged AS (
         SELECT record_events($8, $9, $7, NULL,
           CASE WHEN r.status = 'redeemed' THEN 'SUCCESS' ELSE 'FAIL' END,
@@ -63,6 +64,7 @@ export async function redeemPreAuthorizedCode(pool: pg.Pool, attempt: Redemption
       attempt.event.audit.requestId,
       attempt.event.kind.type,
       attempt.event.kind.category,
+      attempt.token.dpopJkt,
     ],
   });
   return rows[0];
@@ -92,4 +94,17 @@ export async function findOfferByCode(pool: pg.Pool, codeHash: Buffer, txCodeHas
 export async function revokeTokensOfOffer(pool: pg.Pool, offerId: string): Promise<number> {
   const result = await pool.query('UPDATE access_tokens SET revoked_at = now() WHERE offer_id = $1 AND revoked_at IS NULL', [offerId]);
   return result.rowCount ?? 0;
+}
+
+/**
+ * Marks a DPoP proof as seen; false when it was seen before (RFC 9449 §11.1: a proof is accepted
+ * once). The primary key makes this hold across instances.
+ */
+export async function consumeDpopProof(pool: pg.Pool, replay: { hash: Buffer; expiresAt: Date }): Promise<boolean> {
+  const { rowCount } = await pool.query({
+    name: 'consume-dpop-proof',
+    text: 'INSERT INTO used_dpop_proofs (proof_hash, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+    values: [replay.hash, replay.expiresAt],
+  });
+  return rowCount === 1;
 }

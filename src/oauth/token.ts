@@ -6,8 +6,9 @@ import { newRowId } from '../db/ids.js';
 import { skipFailureEvent } from '../errors/domain.js';
 import { OAuthError } from '../errors/oauth.js';
 import type { AuditContext, EventKind } from '../events/audit.js';
-import { PRE_AUTHORIZED_GRANT } from '../protocol.js';
-import { findOfferByCode, redeemPreAuthorizedCode, revokeTokensOfOffer } from './store.js';
+import { PRE_AUTHORIZED_GRANT, WALLET_PATHS } from '../protocol.js';
+import { DpopRefused, checkDpopProof, issueDpopNonce } from './dpop.js';
+import { consumeDpopProof, findOfferByCode, redeemPreAuthorizedCode, revokeTokensOfOffer } from './store.js';
 
 export const TOKEN_EVENTS = {
   create: { type: 'OPENID_TOKEN_CREATE', category: 'OpenId' },
@@ -23,18 +24,46 @@ export interface TokenRequest {
 
 export interface TokenResponse {
   access_token: string;
-  token_type: 'Bearer';
+  token_type: 'Bearer' | 'DPoP';
   expires_in: number;
   c_nonce: string;
   c_nonce_expires_in: number;
 }
 
-/** Token endpoint, pre-authorized code grant (OID4VCI 1.0 §6). */
-export async function exchangePreAuthorizedCode(ctx: Pick<AppContext, 'pool' | 'secrets' | 'config'>, audit: AuditContext, request: TokenRequest): Promise<TokenResponse> {
+/**
+ * A DPoP proof sent with the token request (RFC 9449 §5): checked and spent, its key's thumbprint is
+ * what the access token is bound to. Without one the token is a Bearer token, unless DPOP=required.
+ */
+async function dpopBinding(ctx: Pick<AppContext, 'pool' | 'secrets' | 'config'>, proof: string | string[] | undefined): Promise<string | null> {
+  if (proof === undefined && ctx.config.oauth.dpop === 'optional') return null;
+  try {
+    const checked = checkDpopProof(ctx.secrets, proof, {
+      method: 'POST',
+      url: `${ctx.config.publicUrl}${WALLET_PATHS.token}`,
+      clockSkewSeconds: ctx.config.credentials.clockSkewSeconds,
+    });
+    if (!(await consumeDpopProof(ctx.pool, checked.replay))) throw new DpopRefused('invalid_dpop_proof', 'This DPoP proof was used before');
+    return checked.jkt;
+  } catch (error) {
+    if (!(error instanceof DpopRefused)) throw error;
+    // RFC 9449 §8: the client is told the nonce to use, and retries.
+    const headers: Record<string, string> = error.reason === 'use_dpop_nonce' ? { 'dpop-nonce': issueDpopNonce(ctx.secrets) } : {};
+    throw new OAuthError(error.reason, error.message, 400, headers);
+  }
+}
+
+/** Token endpoint, pre-authorized code grant (OID4VCI 1.0 §6), with DPoP when the wallet sends a proof. */
+export async function exchangePreAuthorizedCode(
+  ctx: Pick<AppContext, 'pool' | 'secrets' | 'config'>,
+  audit: AuditContext,
+  request: TokenRequest,
+  dpopProof?: string | string[],
+): Promise<TokenResponse> {
   if (request.grant_type !== PRE_AUTHORIZED_GRANT) throw new OAuthError('unsupported_grant_type', `grant_type must be ${PRE_AUTHORIZED_GRANT}`);
   const code = request['pre-authorized_code'];
   if (!code) throw new OAuthError('invalid_request', 'pre-authorized_code is required');
   const txCode = request.tx_code ?? request.user_pin;
+  const dpopJkt = await dpopBinding(ctx, dpopProof);
 
   const { secrets, config } = ctx;
   const codeHash = storedSecret.preAuthorizedCode(secrets, code);
@@ -44,7 +73,7 @@ export async function exchangePreAuthorizedCode(ctx: Pick<AppContext, 'pool' | '
     codeHash,
     txCodeHash,
     maxAttempts: config.offers.txCodeMaxAttempts,
-    token: { id: newRowId(), hash: storedSecret.accessToken(secrets, accessToken), expiresInSeconds: config.oauth.accessTokenExpiresInSeconds },
+    token: { id: newRowId(), hash: storedSecret.accessToken(secrets, accessToken), expiresInSeconds: config.oauth.accessTokenExpiresInSeconds, dpopJkt },
     event: { kind: TOKEN_EVENTS.create, audit },
   });
 
@@ -53,7 +82,7 @@ export async function exchangePreAuthorizedCode(ctx: Pick<AppContext, 'pool' | '
     const { nonce } = issueNonce(secrets, config.oauth.cNonceExpiresInSeconds);
     return {
       access_token: accessToken,
-      token_type: 'Bearer',
+      token_type: dpopJkt ? 'DPoP' : 'Bearer',
       expires_in: config.oauth.accessTokenExpiresInSeconds,
       c_nonce: nonce,
       c_nonce_expires_in: config.oauth.cNonceExpiresInSeconds,

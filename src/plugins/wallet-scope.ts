@@ -7,6 +7,7 @@ import { OAuthError } from '../errors/oauth.js';
 import { renderOAuthError } from '../errors/render.js';
 import { BODY_LIMIT_BYTES } from '../http/server-options.js';
 import { oauthRoutes } from '../oauth/routes.js';
+import { accessTokenAuth } from './access-token-auth.js';
 import { recordFailedRequest } from './audit-failures.js';
 
 /**
@@ -20,10 +21,11 @@ export async function walletScope(app: App) {
   await app.register(rateLimit, {
     global: false,
     errorResponseBuilder: (_request, context) =>
-      new OAuthError('slow_down', `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`, 429, {
+      new OAuthError('temporarily_unavailable', `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`, 429, {
         'retry-after': String(Math.ceil(context.ttl / 1000)),
       }),
   });
+  await app.register(accessTokenAuth);
   app.setErrorHandler(async (error, request, reply) => {
     const failure = classifyError(error);
     await recordFailedRequest(app, request, error, failure);

@@ -8,6 +8,7 @@ export interface SweepResult {
   offers: number;
   accessTokens: number;
   usedNonces: number;
+  usedDpopProofs: number;
   events: number;
 }
 
@@ -39,6 +40,7 @@ export async function sweepOnce(pool: pg.Pool, retentionSeconds: number, eventRe
       const cutoff = [retentionSeconds];
       return {
         usedNonces: await deleteInBatches(client, 'used_nonces', 'expires_at < now()', []),
+        usedDpopProofs: await deleteInBatches(client, 'used_dpop_proofs', 'expires_at < now()', []),
         accessTokens: await deleteInBatches(client, 'access_tokens', 'expires_at < now() - make_interval(secs => $1)', cutoff),
         offers: await deleteInBatches(client, 'offers', 'expires_at < now() - make_interval(secs => $1)', cutoff),
         events: eventRetentionSeconds > 0 ? await deleteInBatches(client, 'events', 'timestamp < now() - make_interval(secs => $1)', [eventRetentionSeconds]) : 0,

@@ -162,7 +162,7 @@ describe('credentials of one kind never pass for the other', () => {
       const response = await api.requestCredential(key, body);
       expect(response.statusCode, response.body).toBe(401);
       expect(response.json()).toMatchObject({ error: 'invalid_token' });
-      expect(response.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/);
+      expect(response.headers['www-authenticate']).toMatch(/^Bearer realm="[^"]+", error="invalid_token"/);
     }
     // Nor are pre-authorized codes or c_nonces.
     for (const secret of [preAuthorizedCode, cNonce]) {

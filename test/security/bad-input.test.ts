@@ -275,7 +275,9 @@ describe('malformed bodies', () => {
         fc.constantFrom('{', '}', '[1,]', '{"a":1,}', "{'a':1}", '{"a":NaN}', '{"a":01}', '{"a":1}//', '/*x*/{}', '{"a"}', '"\\x41"', 'undefined', '{"a":"\u0001"}', '\ufeff{'),
       ),
     );
-    await assertRejectsAll(fc.oneof(truncated, garbage).filter(([, text]) => !isJson(text)), async ([route, text]) => {
+    // An empty body is no JSON, but a route that takes no body (the nonce endpoint, a key rotation) accepts one.
+    const malformed = ([route, text]: readonly [(typeof ROUTES)[number], string]) => !isJson(text) && !(route.body === 'none' && text === '');
+    await assertRejectsAll(fc.oneof(truncated, garbage).filter(malformed), async ([route, text]) => {
       const response = await send(route, { payload: text, contentType: 'application/json' });
       expectDocumentedRejection(route.kind, response, `${name(route)} ${JSON.stringify(text)}`);
     });

@@ -22,7 +22,8 @@ const nonce = (remoteAddress: string) => issuer.client.requestNonce({ remoteAddr
 
 function expectTooManyRequests(response: Awaited<ReturnType<typeof nonce>>) {
   expect(response.statusCode, response.body).toBe(429);
-  expect(response.json()).toEqual({ error: 'slow_down', error_description: expect.any(String) });
+  // An error RFC 6749 defines (temporarily_unavailable), not the device flow's slow_down.
+  expect(response.json()).toEqual({ error: 'temporarily_unavailable', error_description: expect.any(String) });
   expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
   expect(Number(response.headers['retry-after'])).toBeLessThanOrEqual(60);
   expect(response.headers['cache-control']).toBe('no-store');
@@ -35,7 +36,7 @@ async function eventCount(): Promise<number> {
 }
 
 describe('rate limits per client address', () => {
-  it(`the token endpoint: ${LIMIT} requests a minute, then 429 slow_down with Retry-After; the refused attempts count nothing and write nothing`, async () => {
+  it(`the token endpoint: ${LIMIT} requests a minute, then 429 temporarily_unavailable with Retry-After; the refused attempts count nothing and write nothing`, async () => {
     const offer = await issuer.client.createOffer({ credentials: [configurationId], transactionCodeConfiguration: {} });
     const address = '198.51.100.1';
     for (let i = 0; i < LIMIT; i++) expect((await token(address, { 'pre-authorized_code': 'unknown' })).statusCode).toBe(400);
@@ -51,7 +52,7 @@ describe('rate limits per client address', () => {
     expect(other.statusCode, other.body).toBe(200);
   });
 
-  it(`the nonce endpoint: ${LIMIT} a minute per address, then 429 slow_down with Retry-After`, async () => {
+  it(`the nonce endpoint: ${LIMIT} a minute per address, then 429 temporarily_unavailable with Retry-After`, async () => {
     const address = '198.51.100.3';
     for (let i = 0; i < LIMIT; i++) expect((await nonce(address)).statusCode).toBe(200);
     expectTooManyRequests(await nonce(address));

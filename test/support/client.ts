@@ -237,8 +237,9 @@ export class IssuerClient {
   // --- the wallet-facing endpoints ---
 
   /** POST to the token endpoint: `fields` as a form (see tokenForm), or a form body as it is. */
-  requestToken(fields: Record<string, string | undefined> | string, options?: { remoteAddress?: string }): Promise<HttpResponse> {
-    return this.send({ method: 'POST', path: WALLET_PATHS.token, headers: FORM_HEADERS, body: typeof fields === 'string' ? fields : tokenForm(fields), ...options });
+  requestToken(fields: Record<string, string | undefined> | string, options?: { remoteAddress?: string; headers?: Record<string, string> }): Promise<HttpResponse> {
+    const { headers, ...rest } = options ?? {};
+    return this.send({ method: 'POST', path: WALLET_PATHS.token, headers: { ...FORM_HEADERS, ...headers }, body: typeof fields === 'string' ? fields : tokenForm(fields), ...rest });
   }
 
   /** Redeems an offer's code (with its transaction code, unless another is given); expects a token. */

@@ -102,7 +102,8 @@ export async function hostileProofCorpus(options: { holder: HolderKey; other: Ho
     proof('oversized header', await proofJwt(holder, { aud, nonce }, { 'x-padding': 'a'.repeat(10_000) })),
     proof('huge jwk member', await handmadeJws({ ...header(), jwk: { ...holder.publicJwk, x: 'A'.repeat(9000) } }, payload(), holder)),
     // nonce
-    proof('nonce missing', await proofJwt(holder, { aud }), 'invalid_nonce'),
+    // §8.3.1.2: without the nonce the issuer asks for, the proof itself is invalid.
+    proof('nonce missing', await proofJwt(holder, { aud }), 'invalid_proof'),
     proof('nonce not issued by this issuer', await proofJwt(holder, { aud, nonce: 'some-nonce' }), 'invalid_nonce'),
     proof('nonce forged with another secret', await proofJwt(holder, { aud, nonce: issueNonce(new SecretKeys('another-secret-0123456789-abcdefghijklmnopqrstuvwxyz'), 300).nonce }), 'invalid_nonce'),
     proof('nonce expiry tampered with', await proofJwt(holder, { aud, nonce: `${Number(expiry) + 3600}.${random}.${mac}` }), 'invalid_nonce'),

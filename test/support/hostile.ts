@@ -25,6 +25,9 @@ export const SECURITY_HEADERS = {
 };
 
 /** A 4xx in the documented shape of the route: management `{ code, message, details? }`, OAuth `{ error, error_description }`. */
+/** The characters RFC 6749 §5.2 allows in error_description. */
+export const OAUTH_DESCRIPTION = /^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/;
+
 export function expectDocumentedRejection(kind: RouteKind, response: HttpResponse, label = '') {
   const message = `${label} → ${response.statusCode} ${response.body.slice(0, 500)}`;
   expect(response.statusCode, message).toBeGreaterThanOrEqual(400);
@@ -34,6 +37,8 @@ export function expectDocumentedRejection(kind: RouteKind, response: HttpRespons
   if (kind === 'wallet') {
     expect(body, message).toMatchObject({ error: expect.stringMatching(/^[a-z_]+$/) });
     expect(Object.keys(body).every((key) => ['error', 'error_description', 'c_nonce', 'c_nonce_expires_in'].includes(key)), message).toBe(true);
+    // RFC 6749 §5.2: only %x20-21 / %x23-5B / %x5D-7E in error_description.
+    if (body.error_description !== undefined) expect(body.error_description, message).toMatch(OAUTH_DESCRIPTION);
     expect(response.headers['cache-control'], message).toBe('no-store');
   } else {
     expect(body, message).toMatchObject({ code: expect.any(String), message: expect.any(String) });
