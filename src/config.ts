@@ -34,6 +34,7 @@ const envSchema = z.object({
   OFFER_DEFAULT_EXPIRES_IN_SECONDS: seconds(300, THIRTY_DAYS),
   OFFER_MAX_EXPIRES_IN_SECONDS: seconds(600, THIRTY_DAYS),
   TX_CODE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
+  OFFER_LEGACY_CREDENTIALS: booleanFlag.default(false),
   ACCESS_TOKEN_EXPIRES_IN_SECONDS: seconds(300, 3600),
   C_NONCE_EXPIRES_IN_SECONDS: seconds(300, 3600),
   PROOF_MAX_AGE_SECONDS: seconds(300, 3600),
@@ -84,7 +85,8 @@ export interface Config {
   adminApiKey: string | undefined;
   secret: string | undefined;
   logLevel: Environment['LOG_LEVEL'];
-  offers: { defaultExpiresInSeconds: number; maxExpiresInSeconds: number; txCodeMaxAttempts: number };
+  /** `legacyCredentials`: offers also list the ids as `credentials`, for wallets of draft 11 and before. */
+  offers: { defaultExpiresInSeconds: number; maxExpiresInSeconds: number; txCodeMaxAttempts: number; legacyCredentials: boolean };
   /** `dpop`: whether the token endpoint requires a DPoP proof (HAIP), or binds tokens only when one is sent. */
   oauth: { accessTokenExpiresInSeconds: number; cNonceExpiresInSeconds: number; rateLimitPerMinute: number; dpop: 'optional' | 'required' };
   credentials: {
@@ -150,6 +152,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       defaultExpiresInSeconds: e.OFFER_DEFAULT_EXPIRES_IN_SECONDS,
       maxExpiresInSeconds: e.OFFER_MAX_EXPIRES_IN_SECONDS,
       txCodeMaxAttempts: e.TX_CODE_MAX_ATTEMPTS,
+      legacyCredentials: e.OFFER_LEGACY_CREDENTIALS,
     },
     oauth: {
       accessTokenExpiresInSeconds: e.ACCESS_TOKEN_EXPIRES_IN_SECONDS,

@@ -54,6 +54,16 @@ const getUser = async (id: string) => {
 };
 
 describe('POST /v1/openid/offers/pre-authorized: response and offer URI', () => {
+  it('lists the ids as draft 11\'s `credentials` too when OFFER_LEGACY_CREDENTIALS is set', async () => {
+    const legacy = await startTestIssuer({ databaseUrl: issuer.databaseUrl, env: { OFFER_LEGACY_CREDENTIALS: 'true' } });
+    try {
+      const offer = decodeOfferUri((await legacy.client.createOffer({ credentials: [plain] })).uri);
+      expect(offer).toMatchObject({ credential_configuration_ids: [plain], credentials: [plain] });
+    } finally {
+      await legacy.close();
+    }
+  });
+
   it('returns id, userId, uri and expiresAt; the URI decodes to the OID4VCI credential offer', async () => {
     const response = await api.post(OFFERS, { credentials: [plain, identity], claims: { givenName: 'Ada', familyName: 'Lovelace' } });
     expect(response.statusCode, response.body).toBe(201);
@@ -64,10 +74,10 @@ describe('POST /v1/openid/offers/pre-authorized: response and offer URI', () => 
     expect(new Date(body.expiresAt).toISOString()).toBe(body.expiresAt);
 
     const offer = decodeOfferUri(body.uri);
+    // credential_configuration_ids only: some wallets refuse an offer that also has draft 11's `credentials`.
     expect(offer).toEqual({
       credential_issuer: PUBLIC_URL,
       credential_configuration_ids: [plain, identity],
-      credentials: [plain, identity],
       grants: { [PRE_AUTHORIZED_GRANT]: { 'pre-authorized_code': expect.any(String) } },
     });
     // 256 bits: 43 base64url characters (at least 128 are required).

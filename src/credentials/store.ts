@@ -30,7 +30,7 @@ export async function findAccessToken(pool: pg.Pool, tokenHash: Buffer): Promise
     name: 'find-access-token',
     text: `SELECT t.id, t.offer_id, o.user_id, t.configuration_ids, t.issued_configuration_ids, o.claims,
                   t.expires_at <= now() AS expired, t.revoked_at IS NOT NULL AS revoked, t.dpop_jkt,
-                  (SELECT coalesce(jsonb_agg(c), '[]') FROM credential_configurations c WHERE c.id = ANY (t.configuration_ids)) AS configurations
+                  (SELECT coalesce(json_agg(c), '[]') FROM credential_configurations c WHERE c.id = ANY (t.configuration_ids)) AS configurations
            FROM access_tokens t JOIN offers o ON o.id = t.offer_id
            WHERE t.token_hash = $1`,
     values: [tokenHash],

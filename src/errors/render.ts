@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { OAuthErrorCode } from '../protocol.js';
 import type { Failure } from './classify.js';
+import { oauthDescription } from './oauth.js';
 import { errorDetailSchema } from './http.js';
 
 export const RETRY_AFTER_SECONDS = 5;
@@ -73,8 +74,12 @@ export function renderOAuthError(failure: Failure, error: unknown, request: Fast
     case 'client': {
       if (failure.headers) reply.headers(failure.headers);
       const detail = failure.details?.[0];
-      const description = detail ? `${detail.param || detail.location || 'request'}: ${detail.msg}` : failure.message;
-      return reply.status(failure.status).send({ error: request.routeOptions.config.oauthValidationError ?? 'invalid_request', error_description: description });
+      // A field named by the schema is ours to name; anything else a request sent is never repeated.
+      const field = detail && /^[\w.[\]-]{1,64}$/.test(detail.param) ? detail.param : detail?.location;
+      const description = detail ? `${field || 'request'}: ${detail.msg}` : failure.message;
+      return reply
+        .status(failure.status)
+        .send({ error: request.routeOptions.config.oauthValidationError ?? 'invalid_request', error_description: oauthDescription(description) });
     }
     case 'unavailable':
       return reply

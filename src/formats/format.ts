@@ -110,10 +110,20 @@ export function addPeriod(from: Date, period: ValidityPeriod): Date {
 }
 
 const color = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a hex colour like #1A2B3C');
+/** A language tag (BCP 47, as OID4VCI's `locale`): `en`, `de-CH`, `zh-Hant-TW`. */
+export const localeSchema = z.string().regex(/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/, 'must be a BCP 47 language tag like en or de-CH');
+export const DEFAULT_LOCALE = 'en';
+
 export const brandingSchema = z
   .strictObject({
     name: z.string().min(1).max(200).optional(),
     description: z.string().max(1000).optional(),
+    locale: localeSchema.optional().describe(`The language of name and description (default ${DEFAULT_LOCALE})`),
+    localized: z
+      .array(z.strictObject({ locale: localeSchema, name: z.string().min(1).max(200), description: z.string().max(1000).optional() }))
+      .max(50)
+      .optional()
+      .describe('The name and description in other languages; colours and logo are shared'),
     backgroundColor: color.optional(),
     textColor: color.optional(),
     logo: z
@@ -145,19 +155,31 @@ export interface ConfigurationRecord extends ConfigurationInput {
   updatedAt: string;
 }
 
-const LOCALE = 'en';
-
-/** The configuration's `display` in metadata (OID4VCI 1.0 Appendix B.2). */
+/** The configuration's `display` in metadata (OID4VCI 1.0 Appendix B.2): one entry per language. */
 export function displayOf(configuration: ConfigurationRecord) {
   const branding = configuration.branding;
-  const display: Record<string, unknown> = { name: branding?.name ?? configuration.name ?? configuration.type, locale: LOCALE };
+  const shared: Record<string, unknown> = {};
+  if (branding?.backgroundColor) shared.background_color = branding.backgroundColor;
+  if (branding?.textColor) shared.text_color = branding.textColor;
+  if (branding?.logo) shared.logo = { uri: branding.logo.uri, ...(branding.logo.altText && { alt_text: branding.logo.altText }) };
   const description = branding?.description ?? configuration.description;
-  if (description) display.description = description;
-  if (branding?.backgroundColor) display.background_color = branding.backgroundColor;
-  if (branding?.textColor) display.text_color = branding.textColor;
-  if (branding?.logo) display.logo = { uri: branding.logo.uri, ...(branding.logo.altText && { alt_text: branding.logo.altText }) };
-  return [display];
+  const main = {
+    name: branding?.name ?? configuration.name ?? configuration.type,
+    locale: branding?.locale ?? DEFAULT_LOCALE,
+    ...(description && { description }),
+    ...shared,
+  };
+  return [main, ...(branding?.localized ?? []).map(({ locale, name, description }) => ({ name, locale, ...(description && { description }), ...shared }))];
 }
 
-/** A claim's `display` in metadata: its name, for now in one locale. */
-export const claimDisplay = (name: string) => [{ name, locale: LOCALE }];
+/** Labels of a claim, by language, as a configuration gives them (OID4VCI display entries). */
+export const claimLabelsSchema = z
+  .array(z.strictObject({ name: z.string().min(1).max(200), locale: localeSchema.optional() }))
+  .min(1)
+  .max(50)
+  .describe('How wallets label the claim, by language (default: its name, in English)');
+export type ClaimLabels = z.infer<typeof claimLabelsSchema>;
+
+/** A claim's `display` in metadata: its labels, or its name in the default language. */
+export const claimDisplay = (name: string, labels?: ClaimLabels) =>
+  labels?.map((label) => ({ name: label.name, locale: label.locale ?? DEFAULT_LOCALE })) ?? [{ name, locale: DEFAULT_LOCALE }];

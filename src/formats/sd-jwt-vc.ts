@@ -10,6 +10,7 @@ import {
   addPeriod,
   brandingSchema,
   claimDisplay,
+  claimLabelsSchema,
   displayOf,
   validityPeriodSchema,
   type ConfigurationRecord,
@@ -38,6 +39,7 @@ export const claimMappingSchema = z.strictObject({
   required: z.boolean().default(false),
   defaultValue: claimValueSchema.optional(),
   selectivelyDisclosable: z.boolean().default(true),
+  display: claimLabelsSchema.optional(),
 });
 export type ClaimMapping = z.infer<typeof claimMappingSchema>;
 type ClaimMappings = Record<string, ClaimMapping>;
@@ -127,11 +129,11 @@ export const sdJwtVc: CredentialFormat = {
       proof_types_supported: { jwt: { proof_signing_alg_values_supported: [...PROOF_SIGNING_ALGS] } },
       credential_metadata: {
         display,
-        claims: claimEntries.map(([name, mapping]) => ({ path: [name], mandatory: mapping.required, display: claimDisplay(name) })),
+        claims: claimEntries.map(([name, mapping]) => ({ path: [name], mandatory: mapping.required, display: claimDisplay(name, mapping.display) })),
       },
       // Draft 13 read these at the top level of the configuration.
       display,
-      claims: Object.fromEntries(claimEntries.map(([name, mapping]) => [name, { mandatory: mapping.required, display: claimDisplay(name) }])),
+      claims: Object.fromEntries(claimEntries.map(([name, mapping]) => [name, { mandatory: mapping.required, display: claimDisplay(name, mapping.display) }])),
       order: claimEntries.map(([name]) => name),
     };
   },

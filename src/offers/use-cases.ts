@@ -101,7 +101,8 @@ export async function createOffer(ctx: AppContext, audit: AuditContext, input: C
   });
   if (!written) throw conflict('A credential configuration of this offer was deleted meanwhile; try again');
 
-  // OID4VCI 1.0 §4.1.1; `credentials` repeats the ids for wallets on older drafts.
+  // OID4VCI 1.0 §4.1.1. `credentials` (drafts 11 and before) only when asked for: some wallets refuse
+  // an offer that mixes it with credential_configuration_ids.
   const grant: Record<string, unknown> = { 'pre-authorized_code': code };
   if (txConfig) {
     grant.tx_code = { length: txConfig.length, input_mode: txConfig.inputMode, ...(txConfig.description !== undefined && { description: txConfig.description }) };
@@ -109,7 +110,7 @@ export async function createOffer(ctx: AppContext, audit: AuditContext, input: C
   const offer = {
     credential_issuer: config.publicUrl,
     credential_configuration_ids: input.credentials,
-    credentials: input.credentials,
+    ...(config.offers.legacyCredentials && { credentials: input.credentials }),
     grants: { [PRE_AUTHORIZED_GRANT]: grant },
   };
   return {
