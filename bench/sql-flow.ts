@@ -20,7 +20,7 @@ export async function sqlFlow(ctx: AppContext, input: { apiKey: string; configur
   // Management request: the API key (cached while valid), then the offer statement with its events.
   const principal = await authenticateApiKey(ctx, input.apiKey, undefined);
   if (!principal) throw new Error('API key not found');
-  const offer = await createOffer(ctx, { requestId: randomUUID(), actor: principal.keyId }, { credentials: [input.configurationId], claims: input.claims });
+  const offer = await createOffer(ctx, { requestId: randomUUID(), actor: principal.keyId }, { credentials: [input.configurationId], claims: input.claims, byReference: false });
   const code = preAuthorizedCodeOf(offer.uri);
 
   // Token: one statement.

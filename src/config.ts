@@ -35,6 +35,7 @@ const envSchema = z.object({
   OFFER_MAX_EXPIRES_IN_SECONDS: seconds(600, THIRTY_DAYS),
   TX_CODE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
   OFFER_LEGACY_CREDENTIALS: booleanFlag.default(false),
+  WALLET_OFFER_URL: z.url({ protocol: /^https$/, error: 'must be an https URL (a wallet\'s universal link)' }).optional(),
   ACCESS_TOKEN_EXPIRES_IN_SECONDS: seconds(300, 3600),
   C_NONCE_EXPIRES_IN_SECONDS: seconds(300, 3600),
   PROOF_MAX_AGE_SECONDS: seconds(300, 3600),
@@ -70,6 +71,9 @@ const envSchema = z.object({
 
 export type Environment = z.infer<typeof envSchema>;
 
+/** Every environment variable the service reads. */
+export const ENVIRONMENT_VARIABLES = Object.keys(envSchema.shape) as (keyof Environment)[];
+
 export interface Config {
   env: Environment['NODE_ENV'];
   port: number;
@@ -85,8 +89,11 @@ export interface Config {
   adminApiKey: string | undefined;
   secret: string | undefined;
   logLevel: Environment['LOG_LEVEL'];
-  /** `legacyCredentials`: offers also list the ids as `credentials`, for wallets of draft 11 and before. */
-  offers: { defaultExpiresInSeconds: number; maxExpiresInSeconds: number; txCodeMaxAttempts: number; legacyCredentials: boolean };
+  /**
+   * `legacyCredentials`: offers also list the ids as `credentials`, for wallets of draft 11 and before.
+   * `walletUrl`: offer URIs start with this wallet's https link instead of openid-credential-offer://.
+   */
+  offers: { defaultExpiresInSeconds: number; maxExpiresInSeconds: number; txCodeMaxAttempts: number; legacyCredentials: boolean; walletUrl: string | undefined };
   /** `dpop`: whether the token endpoint requires a DPoP proof (HAIP), or binds tokens only when one is sent. */
   oauth: { accessTokenExpiresInSeconds: number; cNonceExpiresInSeconds: number; rateLimitPerMinute: number; dpop: 'optional' | 'required' };
   credentials: {
@@ -153,6 +160,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxExpiresInSeconds: e.OFFER_MAX_EXPIRES_IN_SECONDS,
       txCodeMaxAttempts: e.TX_CODE_MAX_ATTEMPTS,
       legacyCredentials: e.OFFER_LEGACY_CREDENTIALS,
+      walletUrl: e.WALLET_OFFER_URL,
     },
     oauth: {
       accessTokenExpiresInSeconds: e.ACCESS_TOKEN_EXPIRES_IN_SECONDS,

@@ -20,7 +20,12 @@ export const WALLET_PATHS = {
   token: '/v1/oauth/token',
   nonce: '/v1/openid/nonce',
   credential: '/v1/openid/credential',
+  /** Offers by reference: `<this>/<reference>` (OID4VCI 1.0 §4.1.3). */
+  credentialOffer: '/v1/openid/credential-offers',
 } as const;
+
+/** OID4VCI 1.0 §4.1: the custom scheme of offer URIs, unless the wallet has an https link of its own. */
+export const CREDENTIAL_OFFER_SCHEME = 'openid-credential-offer://';
 
 /** `/.well-known/<name>` documents (OID4VCI 1.0 §12.2.2, RFC 8414 §3, SD-JWT VC §5). */
 export const WELL_KNOWN = {

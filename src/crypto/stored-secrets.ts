@@ -26,6 +26,19 @@ export const storedSecret = {
   /** Used c_nonces: they carry their own MAC and expiry (see oauth/nonce.ts); the hash only marks them used. */
   usedNonce: (nonce: string) => createHash('sha256').update(nonce).digest(),
 
+  /** The references of offers by reference (the last part of their URL). */
+  offerReference: (secrets: SecretKeys, reference: string) => secrets.hash('offer-reference', reference),
+
   /** Issued credentials, to recognise one later without keeping its claim values. */
   issuedCredential: (credential: string) => createHash('sha256').update(credential).digest('base64url'),
+};
+
+/**
+ * The secrets of an offer by reference, derived from its id under SECRET rather than drawn at random,
+ * so that the service can make its URL (and QR code) again while storing neither: the reference
+ * (the last part of its URL) and the pre-authorized code it serves. Each is 256 bits.
+ */
+export const offerByReference = {
+  reference: (secrets: SecretKeys, offerId: string) => secrets.hash('derive:offer-reference', offerId).toString('base64url'),
+  code: (secrets: SecretKeys, offerId: string) => secrets.hash('derive:offer-code', offerId).toString('base64url'),
 };

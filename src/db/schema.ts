@@ -57,6 +57,8 @@ export interface Database {
     expires_at: Timestamp;
     created_at: Generated<Date>;
     redeemed_at: Date | null;
+    reference_hash: Buffer | null;
+    tx_code: Json<Record<string, unknown> | null> | null;
   };
   access_tokens: {
     id: string;

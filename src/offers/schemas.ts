@@ -30,6 +30,11 @@ export const createOfferSchema = z
         inputMode: z.enum(['numeric', 'text']).default('numeric'),
       })
       .optional(),
+    byReference: z
+      .boolean()
+      .default(false)
+      .describe('The URI points to where the wallet fetches the offer (credential_offer_uri): a short URI, a simple QR code'),
+    qrCode: z.enum(['png', 'svg']).optional().describe('Also answer a QR code of the URI, as a data: URI'),
   })
   .superRefine((body, ctx) => {
     for (const [index, name] of (body.claimsToPersist ?? []).entries()) {
@@ -48,6 +53,7 @@ export const createdOfferSchema = z
     uri: z.string().describe('openid-credential-offer://?credential_offer=…'),
     expiresAt: z.iso.datetime(),
     transactionCode: z.union([z.number().int(), z.string()]).optional().describe('A number for numeric codes, a string for text codes'),
+    qrCode: z.string().optional().describe('With `qrCode`: the QR code of `uri`, as a data: URI'),
   })
   .meta({ id: 'CreatedPreAuthorizedOffer' });
 

@@ -4,6 +4,7 @@ import { batched } from '../db/batch.js';
 import type { Db, Tx } from '../db/database.js';
 import type { Database } from '../db/schema.js';
 import type { AuditContext, EventData, EventKind } from '../events/audit.js';
+import type { TxCodeDescription } from './offer-uri.js';
 import type { Offer, OfferStatus } from './schemas.js';
 
 type Row = Pick<Selectable<Database['offers']>, 'id' | 'user_id' | 'configuration_ids' | 'status' | 'expires_at' | 'created_at' | 'redeemed_at'>;
@@ -34,6 +35,8 @@ export interface NewOffer {
   expiresAt: Date;
   /** Create the user, add persisted claims to an existing one, or leave the user alone. */
   user: { action: 'insert' | 'merge' | 'none'; claims: Record<string, unknown> };
+  /** Offers by reference: the keyed hash of the reference, and the tx_code object the offer shows. */
+  reference: { hash: Buffer; txCode: TxCodeDescription | null } | null;
   event: { kind: EventKind; audit: AuditContext; data: EventData };
 }
 
@@ -49,9 +52,10 @@ async function insertOffers(pool: pg.Pool, offers: NewOffer[]): Promise<boolean[
     text: `
       WITH input AS (
         SELECT * FROM unnest($1::uuid[], $2::bytea[], $3::bytea[], $4::uuid[], $5::text[], $6::jsonb[], $7::timestamptz[],
-                             $8::text[], $9::jsonb[], $10::text[], $11::text[], $12::text[], $13::text[], $14::jsonb[])
+                             $8::text[], $9::jsonb[], $10::text[], $11::text[], $12::text[], $13::text[], $14::jsonb[],
+                             $15::bytea[], $16::jsonb[])
           AS t(id, code_hash, tx_code_hash, user_id, configuration_ids, claims, expires_at,
-               user_action, user_claims, event_type, event_category, request_id, actor, event_data)
+               user_action, user_claims, event_type, event_category, request_id, actor, event_data, reference_hash, tx_code)
       ), locked AS (
         SELECT id FROM credential_configurations
         WHERE id = ANY (ARRAY(SELECT unnest(configuration_ids::uuid[]) FROM input)) FOR KEY SHARE
@@ -64,8 +68,8 @@ async function insertOffers(pool: pg.Pool, offers: NewOffer[]): Promise<boolean[
         UPDATE users SET claims = users.claims || accepted.user_claims, updated_at = now()
         FROM accepted WHERE users.id = accepted.user_id AND accepted.user_action = 'merge'
       ), offer AS (
-        INSERT INTO offers (id, code_hash, tx_code_hash, user_id, configuration_ids, claims, expires_at)
-        SELECT id, code_hash, tx_code_hash, user_id, configuration_ids::uuid[], claims, expires_at FROM accepted
+        INSERT INTO offers (id, code_hash, tx_code_hash, user_id, configuration_ids, claims, expires_at, reference_hash, tx_code)
+        SELECT id, code_hash, tx_code_hash, user_id, configuration_ids::uuid[], claims, expires_at, reference_hash, tx_code FROM accepted
         RETURNING id
       )
       SELECT offer.id, record_events(event_type, event_category, request_id, actor, 'SUCCESS', event_data)
@@ -85,6 +89,8 @@ async function insertOffers(pool: pg.Pool, offers: NewOffer[]): Promise<boolean[
       offers.map((offer) => offer.event.audit.requestId),
       offers.map((offer) => offer.event.audit.actor),
       offers.map((offer) => JSON.stringify(offer.event.data)),
+      offers.map((offer) => offer.reference?.hash ?? null),
+      offers.map((offer) => (offer.reference?.txCode ? JSON.stringify(offer.reference.txCode) : null)),
     ],
   });
   const written = new Set(rows.map((row) => row.id));
@@ -130,4 +136,26 @@ export async function revokeOffer(db: Tx, id: string): Promise<boolean> {
   await db.updateTable('offers').set({ status: 'revoked' }).where('id', '=', id).where('status', 'in', ['pending', 'locked']).execute();
   await db.updateTable('access_tokens').set({ revoked_at: sql`now()` }).where('offer_id', '=', id).where('revoked_at', 'is', null).execute();
   return true;
+}
+
+export interface ReferencedOffer {
+  id: string;
+  configuration_ids: string[];
+  tx_code: TxCodeDescription | null;
+}
+
+/** An offer by reference that can still be redeemed (pending, unexpired), by the keyed hash of its reference. Reads only. */
+export async function findLiveOfferByReference(pool: pg.Pool, referenceHash: Buffer): Promise<ReferencedOffer | undefined> {
+  const { rows } = await pool.query<ReferencedOffer>({
+    name: 'find-offer-by-reference',
+    text: `SELECT id, configuration_ids, tx_code FROM offers WHERE reference_hash = $1 AND status = 'pending' AND expires_at > now()`,
+    values: [referenceHash],
+  });
+  return rows[0];
+}
+
+/** Whether an offer was made by reference (its URL can be made again). */
+export async function isOfferByReference(db: Db, id: string): Promise<boolean | undefined> {
+  const row = await db.selectFrom('offers').select('reference_hash').where('id', '=', id).executeTakeFirst();
+  return row && row.reference_hash !== null;
 }

@@ -3,15 +3,15 @@ import type { Claims } from '../claims/claim-data.js';
 import { getCachedConfigurations } from '../configurations/use-cases.js';
 import type { AppContext } from '../context.js';
 import { randomSecret } from '../crypto/secrets.js';
-import { storedSecret } from '../crypto/stored-secrets.js';
+import { offerByReference, storedSecret } from '../crypto/stored-secrets.js';
 import { newRowId } from '../db/ids.js';
 import { conflict, invalidInput, notFound } from '../errors/domain.js';
 import { audited, type AuditContext, type EventKind } from '../events/audit.js';
 import { formatOf } from '../formats/index.js';
-import { PRE_AUTHORIZED_GRANT } from '../protocol.js';
 import { getUser } from '../users/store.js';
+import { credentialOffer, offerUri, qrCode, qrCodeDataUri, type QrCodeFormat, type TxCodeDescription } from './offer-uri.js';
 import type { CreateOfferInput, Offer, OfferStatus } from './schemas.js';
-import { getOffer as findOffer, listOffers as listRows, revokeOffer as revokeRow } from './store.js';
+import { findLiveOfferByReference, getOffer as findOffer, isOfferByReference, listOffers as listRows, revokeOffer as revokeRow } from './store.js';
 
 export const OFFER_EVENTS = {
   create: { type: 'OPENID_PRE_AUTHORIZED_OFFER_CREATE', category: 'OpenId' },
@@ -38,6 +38,7 @@ export interface CreatedOffer {
   uri: string;
   expiresAt: string;
   transactionCode?: number | string;
+  qrCode?: string;
 }
 
 /**
@@ -73,9 +74,15 @@ export async function createOffer(ctx: AppContext, audit: AuditContext, input: C
   if (missing.length) throw invalidInput(missing, 'Required claims are missing');
 
   const id = newRowId();
-  const code = randomSecret(32);
+  // By reference, the code and the reference are derived from the id, so that the offer can be served
+  // (and its QR code made) again without storing either.
+  const reference = input.byReference ? offerByReference.reference(secrets, id) : undefined;
+  const code = input.byReference ? offerByReference.code(secrets, id) : randomSecret(32);
   const txConfig = input.transactionCodeConfiguration;
   const transactionCode = txConfig && generateTransactionCode(txConfig.length, txConfig.inputMode);
+  const txCode: TxCodeDescription | null = txConfig
+    ? { length: txConfig.length, input_mode: txConfig.inputMode, ...(txConfig.description !== undefined && { description: txConfig.description }) }
+    : null;
   const expiresAt = new Date(Date.now() + expiresInSeconds * 1000);
   const written = await ctx.writeOffer({
     id,
@@ -86,6 +93,7 @@ export async function createOffer(ctx: AppContext, audit: AuditContext, input: C
     claims,
     expiresAt,
     user: { action: existingUser ? (input.claimsToPersist?.length ? 'merge' : 'none') : 'insert', claims: persisted },
+    reference: reference ? { hash: storedSecret.offerReference(secrets, reference), txCode } : null,
     event: {
       kind: OFFER_EVENTS.create,
       audit,
@@ -95,30 +103,21 @@ export async function createOffer(ctx: AppContext, audit: AuditContext, input: C
         userCreated: !existingUser,
         credentialConfigurationIds: input.credentials,
         transactionCodeRequired: Boolean(transactionCode),
+        byReference: Boolean(reference),
         expiresAt: expiresAt.toISOString(),
       },
     },
   });
   if (!written) throw conflict('A credential configuration of this offer was deleted meanwhile; try again');
 
-  // OID4VCI 1.0 §4.1.1. `credentials` (drafts 11 and before) only when asked for: some wallets refuse
-  // an offer that mixes it with credential_configuration_ids.
-  const grant: Record<string, unknown> = { 'pre-authorized_code': code };
-  if (txConfig) {
-    grant.tx_code = { length: txConfig.length, input_mode: txConfig.inputMode, ...(txConfig.description !== undefined && { description: txConfig.description }) };
-  }
-  const offer = {
-    credential_issuer: config.publicUrl,
-    credential_configuration_ids: input.credentials,
-    ...(config.offers.legacyCredentials && { credentials: input.credentials }),
-    grants: { [PRE_AUTHORIZED_GRANT]: grant },
-  };
+  const uri = reference ? offerUri(config, { reference }) : offerUri(config, { value: credentialOffer(config, input.credentials, code, txCode) });
   return {
     id,
     userId,
-    uri: `openid-credential-offer://?credential_offer=${encodeURIComponent(JSON.stringify(offer))}`,
+    uri,
     expiresAt: expiresAt.toISOString(),
     ...(transactionCode !== undefined && { transactionCode: txConfig!.inputMode === 'numeric' ? Number(transactionCode) : transactionCode }),
+    ...(input.qrCode && { qrCode: await qrCodeDataUri(uri, input.qrCode) }),
   };
 }
 
@@ -136,3 +135,27 @@ export async function getOffer(ctx: Pick<AppContext, 'db'>, id: string): Promise
 
 export const listOffers = (ctx: Pick<AppContext, 'db'>, filter: { limit: number; beforeSeq?: string; status?: OfferStatus; userId?: string }) =>
   listRows(ctx.db, filter);
+
+/**
+ * The offer a wallet fetches by reference (OID4VCI 1.0 §4.1.3), while it can still be redeemed.
+ * Fetching consumes nothing: a wallet may fetch it more than once.
+ */
+export async function offerByItsReference(ctx: Pick<AppContext, 'pool' | 'secrets' | 'config'>, reference: string): Promise<Record<string, unknown> | undefined> {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(reference)) return undefined;
+  const offer = await findLiveOfferByReference(ctx.pool, storedSecret.offerReference(ctx.secrets, reference));
+  if (!offer) return undefined;
+  return credentialOffer(ctx.config, offer.configuration_ids, offerByReference.code(ctx.secrets, offer.id), offer.tx_code);
+}
+
+/**
+ * The QR code of an offer's URI. Only for offers by reference: the code of an offer by value is
+ * stored only as a hash, so its URI cannot be made again (ask for `qrCode` when creating it).
+ */
+export async function offerQrCode(ctx: Pick<AppContext, 'db' | 'secrets' | 'config'>, id: string, format: QrCodeFormat): Promise<Buffer | string> {
+  const byReference = await isOfferByReference(ctx.db, id);
+  if (byReference === undefined) throw notFound('Offer');
+  if (!byReference) {
+    throw conflict('This offer was made by value: its code is not stored, so its URI cannot be made again. Create offers with byReference: true, or ask for qrCode when creating one');
+  }
+  return qrCode(offerUri(ctx.config, { reference: offerByReference.reference(ctx.secrets, id) }), format);
+}

@@ -7,6 +7,7 @@ import { OAuthError } from '../errors/oauth.js';
 import { renderOAuthError } from '../errors/render.js';
 import { BODY_LIMIT_BYTES } from '../http/server-options.js';
 import { oauthRoutes } from '../oauth/routes.js';
+import { offerReferenceRoutes } from '../offers/routes.js';
 import { accessTokenAuth } from './access-token-auth.js';
 import { recordFailedRequest } from './audit-failures.js';
 
@@ -36,4 +37,5 @@ export async function walletScope(app: App) {
     await formScope.register(oauthRoutes);
   });
   await app.register(credentialRoutes);
+  await app.register(offerReferenceRoutes);
 }

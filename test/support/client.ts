@@ -122,12 +122,11 @@ export interface CredentialOffer {
   grants: Record<string, { 'pre-authorized_code': string; tx_code?: { length: number; input_mode: string; description?: string } }>;
 }
 
-const OFFER_URI_PREFIX = 'openid-credential-offer://?credential_offer=';
-
-/** The credential offer an offer URI carries by value (OID4VCI 1.0 §4.1.2). */
+/** The credential offer an offer URI carries by value (OID4VCI 1.0 §4.1.2), on the custom scheme or a wallet's own link. */
 export function decodeOfferUri(uri: string): CredentialOffer {
-  if (!uri.startsWith(OFFER_URI_PREFIX)) throw new Error(`not a credential offer URI by value: ${uri.slice(0, 100)}`);
-  return JSON.parse(decodeURIComponent(uri.slice(OFFER_URI_PREFIX.length))) as CredentialOffer;
+  const offer = /[?&]credential_offer=([^&]+)/.exec(uri)?.[1];
+  if (!offer) throw new Error(`not a credential offer URI by value: ${uri.slice(0, 100)}`);
+  return JSON.parse(decodeURIComponent(offer)) as CredentialOffer;
 }
 
 export function preAuthorizedCodeOf(uri: string): string {
@@ -229,9 +228,13 @@ export class IssuerClient {
     return this.#expect<{ id: string; claims: Record<string, unknown> }>(201, 'POST', USERS, { claims });
   }
 
+  /** Creates an offer; its code is read from the URI, or fetched as a wallet would for an offer by reference. */
   async createOffer(body: Record<string, unknown>, key?: string): Promise<CreatedOffer> {
     const offer = await this.#expect<OfferResponse>(201, 'POST', OFFERS, body, key);
-    return { ...offer, code: preAuthorizedCodeOf(offer.uri) };
+    const reference = /[?&]credential_offer_uri=([^&]+)/.exec(offer.uri)?.[1];
+    if (!reference) return { ...offer, code: preAuthorizedCodeOf(offer.uri) };
+    const fetched = ensureStatus(await this.get(new URL(decodeURIComponent(reference)).pathname, null), 200, 'GET the offer by reference').json() as CredentialOffer;
+    return { ...offer, code: fetched.grants[PRE_AUTHORIZED_GRANT]!['pre-authorized_code'] };
   }
 
   // --- the wallet-facing endpoints ---
