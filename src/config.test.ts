@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, ENVIRONMENT_VARIABLES, loadConfig } from './config.js';
 
 describe('loadConfig', () => {
   it('refuses a retention shorter than the access token lifetime, which would sweep live tokens with their offers', () => {
@@ -19,5 +20,11 @@ describe('loadConfig', () => {
     })();
     expect(error?.message).toMatch(/^Invalid configuration: SECRET/);
     expect(error?.message).not.toContain('short-secret-value');
+  });
+
+  it('every variable it reads is documented in README.md\'s configuration table, and nothing else is', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const documented = [...readme.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((match) => match[1]);
+    expect(documented.sort()).toEqual([...ENVIRONMENT_VARIABLES].sort());
   });
 });
