@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnIssuer, type IssuerProcess } from '../support/processes.js';
-import { FlowClient, Journal, createConfiguration, now, runLoad, sleep, violatedInvariants, type AckedOffer, type Outcome, type Target } from '../support/load.js';
+import { FlowClient, Journal, createConfiguration, now, phase, runLoad, violatedInvariants, type AckedOffer, type Outcome, type Target } from '../support/load.js';
 import { startOwnPostgres, type OwnPostgres } from '../support/databases.js';
 import { holderKey } from '../support/wallet.js';
 
@@ -54,17 +54,17 @@ describe('two instances, one killed under load', () => {
         await Promise.all(Array.from({ length: 8 }, (_, i) => client.redeem(i % 2 ? A : B, offer, wrongCode(offer))));
       }
     });
-    await sleep(1500);
+    const ok = (o: Outcome) => o.status >= 200 && o.status < 300;
+    await phase(() => raced.length > 5 && guessed.length > 5 && journal.credentials.length > 3, { minMs: 1500, maxMs: 20_000 });
     killedAt = now();
     b.kill('SIGKILL');
-    await sleep(2000);
+    await phase(() => journal.outcomes.filter((o) => o.instance === 'A' && o.startedAt > killedAt && ok(o)).length > 20, { minMs: 2000, maxMs: 20_000 });
     done = true;
     await load;
     expect(await b.exited).toEqual({ code: null, signal: 'SIGKILL' });
     expect(a.exit()).toBeUndefined();
 
     const context = journal.summary();
-    const ok = (o: Outcome) => o.status >= 200 && o.status < 300;
     const expectedRejection = (o: Outcome) => o.step === 'token' && o.status === 400 && (o.body as { error?: string }).error === 'invalid_grant';
     // No instance ever answered with a server error; B's requests after the kill simply found nobody.
     expect(journal.outcomes.filter((o) => o.status >= 500), context).toEqual([]);

@@ -98,6 +98,16 @@ export async function runLoad(workers: number, until: () => boolean, task: (work
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Waits at least `minMs`, then until `enough()` holds or `maxMs` passed: phases of a fault test end
+ * on progress made rather than on a fixed time, so a machine slowed by other tests still gets there.
+ */
+export async function phase(enough: () => boolean, { minMs, maxMs }: { minMs: number; maxMs: number }): Promise<void> {
+  const started = now();
+  await sleep(minMs);
+  while (!enough() && now() - started < maxMs) await sleep(50);
+}
+
 /** A wallet and an issuer back-end (as the processes' ADMIN_API_KEY), both speaking real HTTP to issuer processes. */
 export class FlowClient {
   constructor(
