@@ -12,6 +12,7 @@ import { metadataRoutes } from './metadata/routes.js';
 import { offerRoutes } from './offers/routes.js';
 import { apiKeyAuth } from './plugins/api-key-auth.js';
 import { connections } from './plugins/connections.js';
+import { corsPolicies } from './plugins/cors.js';
 import { inputLimits } from './plugins/input-limits.js';
 import { managementErrors } from './plugins/management-errors.js';
 import { openApi } from './plugins/openapi.js';
@@ -31,6 +32,7 @@ export async function buildApp(ctx: AppContext, options: { logger?: Logger | fal
   await app.register(requestLogging);
   await app.register(connections);
   await app.register(inputLimits);
+  await app.register(corsPolicies);
   await app.register(apiKeyAuth);
   await app.register(managementErrors);
   await app.register(openApi);

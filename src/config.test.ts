@@ -22,6 +22,17 @@ describe('loadConfig', () => {
     expect(error?.message).not.toContain('short-secret-value');
   });
 
+  it('reads CORS origins as *, none, or a list of origins as browsers send them', () => {
+    expect(loadConfig({}).cors).toEqual({ publicOrigins: '*', walletOrigins: '*' });
+    expect(loadConfig({ CORS_WALLET_ORIGINS: 'https://Wallet.example.com, http://localhost:8080', CORS_PUBLIC_ORIGINS: 'none' }).cors).toEqual({
+      publicOrigins: false,
+      walletOrigins: ['https://wallet.example.com', 'http://localhost:8080'],
+    });
+    for (const bad of ['https://wallet.example.com/app', 'wallet.example.com', 'ftp://wallet.example.com', 'https://wallet.example.com:443', '*,https://a.example']) {
+      expect(() => loadConfig({ CORS_WALLET_ORIGINS: bad }), bad).toThrow(/^Invalid configuration: CORS_WALLET_ORIGINS must be \*, none, or/);
+    }
+  });
+
   it('every variable it reads is documented in README.md\'s configuration table, and nothing else is', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     const documented = [...readme.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((match) => match[1]);

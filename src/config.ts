@@ -13,6 +13,24 @@ const THIRTY_DAYS = 30 * 24 * 3600;
 /** Ranges TRUST_PROXY may name (proxy-addr's): 127.0.0.0/8 and ::1, 169.254.0.0/16 and fe80::/10, private ranges. */
 const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
 
+/** Origins a browser may call from: `*`, `none`, or a comma-separated list of origins (scheme://host[:port]). */
+const corsOrigins = z
+  .string()
+  .trim()
+  .transform((value, ctx): CorsOrigins => {
+    if (value === '*') return '*';
+    if (value === 'none') return false;
+    const origins = value.split(',').map((origin) => origin.trim());
+    const serialised = origins.map((origin) => (URL.canParse(origin) && /^https?:/.test(origin) ? new URL(origin).origin : undefined));
+    // An origin as browsers send it: no path, no default port, lower case.
+    if (serialised.every((origin, i) => origin === origins[i]!.replace(/\/$/, '').toLowerCase())) return serialised as string[];
+    ctx.addIssue({ code: 'custom', message: 'must be *, none, or a comma-separated list of origins such as https://wallet.example.com (no path)' });
+    return z.NEVER;
+  });
+
+/** `*`: any origin; a list: those origins only; false: no cross-origin calls. */
+export type CorsOrigins = '*' | string[] | false;
+
 /** Every setting of the service, read from environment variables. The README's table mirrors this schema. */
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -64,6 +82,8 @@ const envSchema = z.object({
   ISSUER_NAME: z.string().min(1).max(200).default('vci-issuer'),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
   DPOP: z.enum(['optional', 'required']).default('optional'),
+  CORS_PUBLIC_ORIGINS: corsOrigins.default('*'),
+  CORS_WALLET_ORIGINS: corsOrigins.default('*'),
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(100),
   REQUEST_TIMEOUT_SECONDS: seconds(30, 600),
   MAX_CONNECTIONS: z.coerce.number().int().min(0).max(1_000_000).default(1000),
@@ -111,6 +131,8 @@ export interface Config {
   http: { requestTimeoutSeconds: number; maxConnections: number };
   /** Behind proxies: the proxy addresses whose X-Forwarded-For is believed (false: the peer is the client). */
   trustProxy: false | string[];
+  /** The origins browser code may call from: public documents (metadata, offers by reference), and the token, nonce and credential endpoints. */
+  cors: { publicOrigins: CorsOrigins; walletOrigins: CorsOrigins };
 }
 
 export class ConfigError extends Error {}
@@ -176,6 +198,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     retention: { sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS, retentionSeconds: e.RETENTION_SECONDS, eventRetentionSeconds: e.EVENT_RETENTION_SECONDS },
     trustProxy: e.TRUST_PROXY,
+    cors: { publicOrigins: e.CORS_PUBLIC_ORIGINS, walletOrigins: e.CORS_WALLET_ORIGINS },
     http: { requestTimeoutSeconds: e.REQUEST_TIMEOUT_SECONDS, maxConnections: e.MAX_CONNECTIONS },
     authFailuresPerMinute: e.AUTH_FAILURES_PER_MINUTE,
   };
