@@ -25,7 +25,7 @@ export interface AppContext {
   caches: {
     apiKeys: InvalidatedCache<Principal>;
     configurations: InvalidatedCache<ConfigurationRecord>;
-    /** The Credential Issuer metadata document, rebuilt only after a configuration changes. */
+    /** The Credential Issuer metadata documents (by dialect), rebuilt only after a configuration changes. */
     issuerMetadata: InvalidatedCache<Record<string, unknown>>;
     /** The active signing key, decrypted and imported; rotation and upload announce a change. */
     signingKey: InvalidatedCache<SigningKey>;

@@ -121,8 +121,10 @@ export async function issueCredentials(deps: Deps, audit: AuditContext, grant: A
   }
 
   const source = { claims: grant.claims, user: { id: grant.user_id } };
-  const missing = format.missingClaims(configuration, source);
-  if (missing.length) throw new OAuthError('credential_request_denied', `Required claims are missing: ${missing.map((m) => m.name).join(', ')}`);
+  const problems = format.claimProblems(configuration, source);
+  if (problems.length) {
+    throw new OAuthError('credential_request_denied', `The claims cannot make this credential: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`);
+  }
 
   let issued;
   try {
