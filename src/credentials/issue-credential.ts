@@ -6,6 +6,7 @@ import { OAuthError, invalidToken } from '../errors/oauth.js';
 import type { AuditContext, EventKind } from '../events/audit.js';
 import { IssuanceDenied, type ConfigurationRecord, type CredentialFormat } from '../formats/format.js';
 import { formatForDraft13, formatOf } from '../formats/index.js';
+import { documentSignerFor } from '../iacas/signer.js';
 import { loadSigningKey } from '../keys/signing-key.js';
 import { verifyProof, type VerifiedProof } from './proof.js';
 import type { CredentialRequest } from './schemas.js';
@@ -15,7 +16,7 @@ export const CREDENTIAL_EVENTS = {
   issue: { type: 'OPENID_CREDENTIAL_ISSUE', category: 'OpenId' },
 } as const satisfies Record<string, EventKind>;
 
-type Deps = Pick<AppContext, 'config' | 'db' | 'pool' | 'secrets' | 'caches'>;
+type Deps = Pick<AppContext, 'config' | 'db' | 'pool' | 'secrets' | 'caches' | 'invalidations'>;
 
 /** RFC 6750: `Authorization: Bearer <token>`; anything wrong with the token is a 401. */
 export async function authenticateAccessToken(deps: Pick<AppContext, 'pool' | 'secrets'>, authorization: string | undefined): Promise<AccessTokenGrant> {
@@ -129,7 +130,7 @@ export async function issueCredentials(deps: Deps, audit: AuditContext, grant: A
   let issued;
   try {
     issued = await format.issue(
-      { config, db: deps.db, secrets, signingKey: () => loadSigningKey(deps) },
+      { config, db: deps.db, secrets, signingKey: () => loadSigningKey(deps), documentSigner: () => documentSignerFor(deps, audit) },
       { configuration, source, holders: proofs, issuedAt: new Date(), draft13Format: request.draft13Format },
     );
   } catch (error) {
@@ -141,6 +142,7 @@ export async function issueCredentials(deps: Deps, audit: AuditContext, grant: A
     offerId: grant.offer_id,
     userId: grant.user_id,
     configurationId: configuration.id,
+    format: format.id,
     nonces: [...nonces.values()],
     credentials: issued.map((credential) => ({
       id: newRowId(),

@@ -56,6 +56,11 @@ export interface IssuanceDeps {
   secrets: SecretKeys;
   /** The active issuer key (JOSE), from the cache. */
   signingKey(): Promise<SigningMaterial>;
+  /**
+   * The document signer to sign an mDoc with, usable now (its certificate and its IACA's are valid,
+   * both active, the signer not revoked). Throws IssuanceDenied when there is none.
+   */
+  documentSigner(): Promise<DocumentSignerMaterial>;
 }
 
 /** A holder key from a verified key proof: a credential is bound to it. */
@@ -164,6 +169,9 @@ export interface ConfigurationInput {
   description?: string;
   claimMappings: Record<string, unknown>;
   expiresIn?: ValidityPeriod;
+  /** mDocs (ISO 8601): when their credentials become valid, and an end that wins over expiresIn. */
+  validFrom?: string;
+  validUntil?: string;
   branding?: Branding;
 }
 
