@@ -206,6 +206,36 @@ async function isSignedBy(cert: x509.X509Certificate, issuer: x509.X509Certifica
   }
 }
 
+/** A DER element's header: where its content starts and how long it is (X.690 §8.1.3). */
+function derHeader(der: Uint8Array, at: number): { tag: number; start: number; length: number } | undefined {
+  const tag = der[at];
+  let length = der[at + 1];
+  if (tag === undefined || length === undefined) return undefined;
+  let start = at + 2;
+  if (length & 0x80) {
+    const octets = length & 0x7f;
+    if (octets < 1 || octets > 4) return undefined;
+    length = 0;
+    for (let index = 0; index < octets; index++) length = length * 256 + (der[start + index] ?? 0);
+    start += octets;
+  }
+  return { tag, start, length };
+}
+
+/**
+ * The content octets of a certificate's serialNumber INTEGER as encoded (RFC 5280 §4.1.2.2), sign
+ * included: Certificate → tbsCertificate → [0] version (skipped) → serialNumber. (@peculiar/x509
+ * drops a leading 00, which hides whether a serial is negative.)
+ */
+export function serialNumberContent(certificate: ArrayBuffer): Uint8Array | undefined {
+  const der = new Uint8Array(certificate);
+  const outer = derHeader(der, 0);
+  const tbs = outer && derHeader(der, outer.start);
+  let field = tbs && derHeader(der, tbs.start);
+  if (field?.tag === 0xa0) field = derHeader(der, field.start + field.length);
+  return field?.tag === 0x02 && field.length > 0 ? der.subarray(field.start, field.start + field.length) : undefined;
+}
+
 const sameBytes = (a: ArrayBuffer, b: ArrayBuffer) => Buffer.from(a).equals(Buffer.from(b));
 
 /** The validity rules both profiles share: a window that is open now, within `max`. */
@@ -272,7 +302,7 @@ export async function documentSignerProblems(cert: x509.X509Certificate, iaca: x
   if (subject.country !== issuer.country) problems.push(`its subject countryName must be the IACA's (${issuer.country})`);
   if (subject.stateOrProvince !== issuer.stateOrProvince) problems.push(`its subject stateOrProvinceName must be the IACA's (${issuer.stateOrProvince ?? 'none'})`);
   if (cert.notBefore < iaca.notBefore || cert.notAfter > iaca.notAfter) problems.push("its validity must lie within the IACA's");
-  const serial = Buffer.from(cert.serialNumber, 'hex');
-  if (serial.length > 20 || (serial[0]! & 0x80) !== 0) problems.push('its serial number must be positive and at most 20 octets');
+  const serial = serialNumberContent(cert.rawData);
+  if (!serial || serial.length > 20 || (serial[0]! & 0x80) !== 0 || serial.every((byte) => byte === 0)) problems.push('its serial number must be positive and at most 20 octets');
   return problems;
 }
