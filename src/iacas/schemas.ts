@@ -32,7 +32,7 @@ export const createIacaSchema = z
       return;
     }
     if (body.country === undefined) ctx.addIssue({ code: 'custom', path: ['country'], message: 'is required for a managed IACA (or give certificatePem for an unmanaged one)' });
-    else if (body.stateOrProvinceName !== undefined && !body.stateOrProvinceName.startsWith(`${body.country}-`)) {
+    else if (body.stateOrProvinceName?.match(/^[A-Z]{2}-/) && !body.stateOrProvinceName.startsWith(`${body.country}-`)) {
       ctx.addIssue({ code: 'custom', path: ['stateOrProvinceName'], message: `must be a subdivision of ${body.country} (${body.country}-…)` });
     }
   })

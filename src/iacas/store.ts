@@ -161,7 +161,8 @@ export async function updateDocumentSigner(
 export async function revokeDocumentSigner(trx: Tx, id: string, certificateSerial: string | undefined): Promise<DocumentSignerRow | undefined> {
   const row = await trx
     .updateTable('document_signers')
-    .set({ active: false, revoked_at: sql<Date>`now()`, updated_at: new Date() })
+    // Whole seconds, as the CRL (RFC 5280 §5.1.2.6, UTCTime) will say it.
+    .set({ active: false, revoked_at: sql<Date>`date_trunc('second', now())`, updated_at: new Date() })
     .where('id', '=', id)
     .returning(['iaca_id', 'revoked_at'])
     .executeTakeFirst();
