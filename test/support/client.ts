@@ -240,7 +240,14 @@ export class IssuerClient {
   }
 
   createIaca(body: Record<string, unknown> = TEST_IACA) {
-    return this.#expect<{ id: string; active: boolean; isManaged: boolean; certificatePem: string; certificateData: Record<string, string>; certificateFingerprint: string }>(
+    return this.#expect<{
+      id: string;
+      active: boolean;
+      isManaged: boolean;
+      certificatePem: string;
+      certificateData: { notBefore: string; notAfter: string; country: string; stateOrProvinceName?: string; commonName?: string; serialNumber: string };
+      certificateFingerprint: string;
+    }>(
       201,
       'POST',
       IACAS,
