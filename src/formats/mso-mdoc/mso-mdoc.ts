@@ -95,8 +95,10 @@ export const msoMdoc: CredentialFormat = {
    * 1.0 (Appendix A.2.2) has the algorithm as a COSE number and the claims as paths [namespace,
    * element] in credential_metadata; draft 13 had a JOSE name, and display, claims by namespace and
    * order at the top. A document for both leaves the algorithm out, since no value is valid in both:
-   * @openid4vc/openid4vci's 1.0 schema for mso_mdoc takes numbers only, and @animo-id/oid4vci's draft
-   * 13 schema takes strings only and then refuses the whole metadata document. The member is optional.
+   * @openid4vc/openid4vci's 1.0 schema for mso_mdoc takes numbers only (with a string the configuration
+   * is invalid to it and its wallet will not request it), and @animo-id/oid4vci's draft 13 schema
+   * takes strings only and with a number refuses the whole metadata document. The member is optional.
+   * (test/mdoc-metadata.test.ts shows both.)
    */
   metadataEntry(configuration, _config, dialect) {
     const display = displayOf(configuration);
