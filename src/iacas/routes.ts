@@ -106,7 +106,7 @@ export async function iacaRoutes(app: App) {
         summary: 'The IACA certificate (PEM), the trust anchor of the mDocs signed under it; no API key',
         params,
         produces: ['application/x-pem-file'],
-        response: { 200: z.string().describe('PEM certificate') },
+        response: { 200: z.string().describe('PEM certificate'), 400: managementErrorSchema, 404: managementErrorSchema },
       },
     },
     async (request, reply) =>
@@ -121,7 +121,7 @@ export async function iacaRoutes(app: App) {
         summary: "A managed IACA's CRL (DER, RFC 5280): its revoked document signers; no API key",
         params,
         produces: ['application/pkix-crl'],
-        response: { 200: z.unknown().describe('DER CRL (binary)') },
+        response: { 200: z.unknown().describe('DER CRL (binary)'), 400: managementErrorSchema, 404: managementErrorSchema },
       },
     },
     async (request, reply) =>
