@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import { createHash, createPrivateKey, randomBytes, webcrypto, type KeyObject } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import { constantTimeEqual } from '../crypto/secrets.js';
 import { addPeriod } from '../formats/format.js';
 
 x509.cryptoProvider.set(webcrypto as Crypto);
@@ -236,7 +237,10 @@ export function serialNumberContent(certificate: ArrayBuffer): Uint8Array | unde
   return field?.tag === 0x02 && field.length > 0 ? der.subarray(field.start, field.start + field.length) : undefined;
 }
 
-const sameBytes = (a: ArrayBuffer, b: ArrayBuffer) => Buffer.from(a).equals(Buffer.from(b));
+// Certificates and keys are public; constantTimeEqual is simply the one byte comparison src/ uses.
+const sameBytes = (a: ArrayBuffer, b: ArrayBuffer) => constantTimeEqual(Buffer.from(a), Buffer.from(b));
+const CA_USAGES = x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign;
+const SIGNER_USAGES = x509.KeyUsageFlags.digitalSignature;
 
 /** The validity rules both profiles share: a window that is open now, within `max`. */
 function validityProblems(cert: x509.X509Certificate, now: Date, max: { years?: number; days?: number }): string[] {
@@ -263,7 +267,7 @@ export async function iacaProblems(cert: x509.X509Certificate, now: Date): Promi
   const constraints = cert.getExtension(x509.BasicConstraintsExtension);
   if (!constraints?.critical || !constraints.ca || constraints.pathLength !== 0) problems.push('basicConstraints must be critical, CA, pathLenConstraint 0');
   const keyUsage = cert.getExtension(x509.KeyUsagesExtension);
-  if (!keyUsage?.critical || keyUsage.usages !== (x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign)) problems.push('keyUsage must be critical, keyCertSign and cRLSign only');
+  if (!keyUsage?.critical || keyUsage.usages !== CA_USAGES) problems.push('keyUsage must be critical, keyCertSign and cRLSign only');
   if (!cert.getExtension(x509.SubjectKeyIdentifierExtension)) problems.push('it must have a subject key identifier');
   if (!cert.getExtension(x509.IssuerAlternativeNameExtension)) problems.push('it must have an issuer alternative name');
   if (!cert.getExtension(x509.CRLDistributionPointsExtension)) problems.push('it must have a CRL distribution point');
@@ -285,7 +289,7 @@ export async function documentSignerProblems(cert: x509.X509Certificate, iaca: x
   if (!(await isSignedBy(cert, iaca))) problems.push('it is not signed by the IACA');
   if (!sameBytes(cert.issuerName.toArrayBuffer(), iaca.subjectName.toArrayBuffer())) problems.push("its issuer name is not the IACA's subject name");
   const keyUsage = cert.getExtension(x509.KeyUsagesExtension);
-  if (!keyUsage?.critical || keyUsage.usages !== x509.KeyUsageFlags.digitalSignature) problems.push('keyUsage must be critical, digitalSignature only');
+  if (!keyUsage?.critical || keyUsage.usages !== SIGNER_USAGES) problems.push('keyUsage must be critical, digitalSignature only');
   const extendedKeyUsage = cert.getExtension(x509.ExtendedKeyUsageExtension);
   if (!extendedKeyUsage?.critical || extendedKeyUsage.usages.length !== 1 || extendedKeyUsage.usages[0] !== MDL_DS_KEY_USAGE) {
     problems.push(`extendedKeyUsage must be critical, ${MDL_DS_KEY_USAGE} alone`);

@@ -1,7 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { AppContext } from '../context.js';
-import type { SecretKeys } from '../crypto/secrets.js';
+import { constantTimeEqual, type SecretKeys } from '../crypto/secrets.js';
 import type { Tx } from '../db/database.js';
 import { newRowId } from '../db/ids.js';
 import { conflict, invalidInput, notFound } from '../errors/domain.js';
@@ -311,7 +311,7 @@ export async function updateDocumentSigner(ctx: Deps, audit: AuditContext, id: s
       if (row.iaca_managed) throw invalidInput([{ field: 'certificatePem', message: 'the service issues the certificates of document signers of a managed IACA' }]);
       const { der, certificate } = readCertificatePem('certificatePem', input.certificatePem);
       if (row.certificate) {
-        if (!row.certificate.equals(der)) throw conflict('This document signer has a certificate already; create a new document signer for another');
+        if (!constantTimeEqual(row.certificate, der)) throw conflict('This document signer has a certificate already; create a new document signer for another');
       } else {
         const iaca = (await findIaca(trx, row.iaca_id))!;
         const problems = await documentSignerProblems(certificate, parseCertificate(iaca.certificate), publicKeyOf(ctx.secrets, (await findDocumentSignerKey(trx, id))!), new Date());
