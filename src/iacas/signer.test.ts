@@ -35,8 +35,9 @@ describe('chooseSigner', () => {
     expect(due.kind === 'issue' && due.current?.signer.id).toBe('old');
   });
 
-  it("an unmanaged IACA's signer is used however old it is; the service cannot issue one", () => {
+  it("an unmanaged IACA's signer is used however old it is, a managed IACA beside it or not; the service cannot issue one for it", () => {
     expect(chosen(chooseSigner({ iacas: [iaca('U', false)], signers: [signer('old', 'U', -400, 50)] }, NOW))).toBe('use old');
+    expect(chosen(chooseSigner({ iacas: [iaca('U', false), iaca('M', true)], signers: [signer('old', 'U', -400, 300), signer('m', 'M', -5, 200)] }, NOW))).toBe('use old');
   });
 
   it('issues under the managed IACA that lasts longest', () => {

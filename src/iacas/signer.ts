@@ -47,8 +47,8 @@ export function chooseSigner(candidates: { iacas: SigningIaca[]; signers: Signin
     .filter((pair): pair is { signer: SigningCandidate; iaca: SigningIaca } => pair.iaca !== undefined && validAt(pair.signer, now))
     .sort((a, b) => b.signer.not_after.getTime() - a.signer.not_after.getTime() || b.signer.created_at.getTime() - a.signer.created_at.getTime());
   const best = usable[0];
-  const due = best && rotateAt(best.signer, best.iaca)! <= now;
-  if (best && !due) return { kind: 'use', ...best };
+  const replaceAt = best && rotateAt(best.signer, best.iaca);
+  if (best && !(replaceAt && replaceAt <= now)) return { kind: 'use', ...best };
   const managed = iacas.filter((iaca) => iaca.managed).sort((a, b) => b.not_after.getTime() - a.not_after.getTime())[0];
   if (managed) return { kind: 'issue', iaca: managed, ...(best && { current: best }) };
   if (best) return { kind: 'use', ...best };
