@@ -45,6 +45,7 @@ export async function sqlFlow(ctx: AppContext, input: { apiKey: string; configur
     offerId: grant.offer_id,
     userId: grant.user_id,
     configurationId: configuration.id,
+    format: configuration.format,
     nonces: [{ hash: nonce.hash, expiresAt: nonce.expiresAt }],
     credentials: [{ id: randomUUID(), holderKeyThumbprint: 'bench', hash: 'bench', issuerKid: 'bench', expiresAt: null }],
     again: false,

@@ -6,6 +6,7 @@ import { configurationRoutes } from './configurations/routes.js';
 import type { App, AppContext } from './context.js';
 import { eventRoutes } from './events/routes.js';
 import { healthRoutes } from './health/routes.js';
+import { iacaRoutes } from './iacas/routes.js';
 import { serverOptions } from './http/server-options.js';
 import { keyRoutes } from './keys/routes.js';
 import { metadataRoutes } from './metadata/routes.js';
@@ -41,6 +42,7 @@ export async function buildApp(ctx: AppContext, options: { logger?: Logger | fal
   await app.register(apiKeyRoutes);
   await app.register(eventRoutes);
   await app.register(keyRoutes);
+  await app.register(iacaRoutes);
   await app.register(configurationRoutes);
   await app.register(userRoutes);
   await app.register(offerRoutes);

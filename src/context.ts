@@ -9,6 +9,7 @@ import { CONFIGURATION_TOPIC } from './configurations/store.js';
 import type { SecretKeys } from './crypto/secrets.js';
 import type { DatabaseHandle, Db } from './db/database.js';
 import { InvalidatedCache, type Invalidations } from './db/invalidation.js';
+import { DOCUMENT_SIGNER_TOPIC, type CurrentSigner } from './iacas/store.js';
 import type { SigningKey } from './keys/signing-key.js';
 import { ISSUER_KEY_TOPIC } from './keys/store.js';
 import { createOfferWriter, type OfferWriter } from './offers/store.js';
@@ -25,12 +26,14 @@ export interface AppContext {
   caches: {
     apiKeys: InvalidatedCache<Principal>;
     configurations: InvalidatedCache<ConfigurationRecord>;
-    /** The Credential Issuer metadata document, rebuilt only after a configuration changes. */
+    /** The Credential Issuer metadata documents (by dialect), rebuilt only after a configuration changes. */
     issuerMetadata: InvalidatedCache<Record<string, unknown>>;
     /** The active signing key, decrypted and imported; rotation and upload announce a change. */
     signingKey: InvalidatedCache<SigningKey>;
     /** The SD-JWT VC issuer metadata (the published keys), rebuilt only after a key changes. */
     jwtVcIssuer: InvalidatedCache<Record<string, unknown>>;
+    /** The mDoc document signer, decrypted and imported; any change of an IACA or a signer announces a change. */
+    documentSigner: InvalidatedCache<CurrentSigner>;
   };
   /** Writes offers, sharing one statement between offers created at the same moment. */
   writeOffer: OfferWriter;
@@ -58,6 +61,7 @@ export function createAppContext(parts: { config: Config; database: DatabaseHand
       // A retired key leaves the document when its publication ends, with no change to announce: the
       // TTL bounds how long it stays.
       jwtVcIssuer: new InvalidatedCache<Record<string, unknown>>(invalidations, ISSUER_KEY_TOPIC, { wholeTopic: true, ttlMs: 60_000 }),
+      documentSigner: new InvalidatedCache<CurrentSigner>(invalidations, DOCUMENT_SIGNER_TOPIC, { wholeTopic: true, ttlMs: 10_000 }),
     },
     writeOffer: createOfferWriter(parts.database.pool),
   };

@@ -14,6 +14,8 @@ export const PROOF_SIGNING_ALGS = ['ES256'] as const;
 export const CREDENTIAL_SIGNING_ALG = 'ES256';
 /** RFC 9449: the algorithms a DPoP proof may be signed with (advertised as dpop_signing_alg_values_supported). */
 export const DPOP_SIGNING_ALGS = ['ES256'] as const;
+/** ES256 as COSE names it (RFC 9053 §2.1): mDocs are signed with it, and OID4VCI 1.0 Appendix A.2 lists it so. */
+export const COSE_ALG_ES256 = -7;
 
 /** Wallet-facing endpoints, below the path of PUBLIC_URL (MATTR VII's paths, plus the 1.0 nonce endpoint). */
 export const WALLET_PATHS = {

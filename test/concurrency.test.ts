@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_KEYS, CONFIGURATIONS, OFFERS, USERS, httpClient, type IssuerClient } from './support/client.js';
+import { API_KEYS, CONFIGURATIONS, OFFERS, USERS, credentialRequest, httpClient, type IssuerClient } from './support/client.js';
 import { startTestIssuer, type TestIssuer } from './support/issuer.js';
+import { MDL_CLAIMS, MDL_CONFIGURATION } from './support/mdoc.js';
+import { holderKey, proofJwt } from './support/wallet.js';
 
 // Two app instances on one PostgreSQL, each with a pool of 5, receiving real concurrent HTTP
 // requests: the single-use and attempt-limit guarantees must hold across them.
@@ -56,6 +58,35 @@ describe('concurrent redemption across two instances', () => {
       expect(right.map((r) => r.status)).toEqual([400, 400]);
     });
   }
+});
+
+describe('mDoc offers across two instances', () => {
+  it('50 concurrent redemptions give one access token; 20 concurrent credential requests with a token one mDoc, under the one document signer both instances issued between them', async () => {
+    const iaca = await first.client.activeIaca();
+    const mdl = (await first.client.createMdocConfiguration(MDL_CONFIGURATION)).id;
+    const offer = await first.client.createOffer({ credentials: [mdl], claims: MDL_CLAIMS, transactionCodeConfiguration: {} });
+    const redemptions = await fireTokenRequests({ 'pre-authorized_code': offer.code, tx_code: String(offer.transactionCode) }, 50);
+    const redeemed = redemptions.filter((r) => r.status === 200);
+    expect(redeemed).toHaveLength(1);
+    expect(redemptions.filter((r) => r.status !== 200).every((r) => r.status === 400 && r.body.error === 'invalid_grant')).toBe(true);
+
+    // A replay that knows the transaction code revokes the first redemption's token (see
+    // replayed-codes.test.ts), so the credential requests use an offer redeemed once. No document
+    // signer exists yet: the first mDoc makes one, on whichever instance gets there first.
+    const { offer: issued, token } = await first.client.startSession({ credentials: [mdl], claims: MDL_CLAIMS });
+    const bodies = await Promise.all(
+      Array.from({ length: 20 }, async (_, index) => {
+        const nonce = await http(index % 2 ? second : first).nonce();
+        return credentialRequest(mdl, [await proofJwt(await holderKey(), { aud: first.url, nonce })]);
+      }),
+    );
+    const responses = await Promise.all(bodies.map((body, index) => http(index % 2 ? second : first).requestCredential(token, body)));
+    expect(responses.filter((r) => r.statusCode === 200)).toHaveLength(1);
+    expect(responses.filter((r) => r.statusCode !== 200).every((r) => r.statusCode === 400 && r.json().error === 'credential_request_denied')).toBe(true);
+    const pool = first.database.pool;
+    expect((await pool.query('SELECT count(*)::int AS n FROM credential_issuances WHERE offer_id = $1', [issued.id])).rows[0].n).toBe(1);
+    expect((await pool.query('SELECT count(*)::int AS n FROM document_signers WHERE iaca_id = $1', [iaca.id])).rows[0].n).toBe(1);
+  });
 });
 
 describe('caches stay consistent across instances (LISTEN/NOTIFY invalidation)', () => {

@@ -510,9 +510,11 @@ describe('draft 13 request', () => {
   it('unsupported_credential_format for another format, unsupported_credential_type for a vct that was not offered', async () => {
     const { token, cNonce } = await redeem();
     const valid = await proof(holder, cNonce);
-    for (const format of ['jwt_vc_json', 'mso_mdoc', 'ldp_vc']) {
+    for (const format of ['jwt_vc_json', 'ldp_vc', 'vc+sd-jwt+x']) {
       expectOAuthError(await api.requestCredential(token, { ...requestDraft13(valid), format }), 'unsupported_credential_format');
     }
+    // mso_mdoc is a format this issuer speaks, but no mDoc was offered with this token.
+    expectOAuthError(await api.requestCredential(token, { format: 'mso_mdoc', doctype: 'org.iso.18013.5.1.mDL', proof: { proof_type: 'jwt', jwt: valid } }), 'unsupported_credential_type');
     for (const vct of ['https://credentials.example.com/unknown', OTHER_VCT]) {
       expectOAuthError(await api.requestCredential(token, requestDraft13(valid, vct)), 'unsupported_credential_type');
     }

@@ -18,6 +18,9 @@ export function toConfiguration(row: Row): ConfigurationRecord {
     description: row.description ?? undefined,
     claimMappings: row.claim_mappings,
     expiresIn: row.expires_in ?? undefined,
+    // A Date from a query, a string from the JSON the credential endpoint's look-up aggregates.
+    validFrom: row.valid_from ? new Date(row.valid_from).toISOString() : undefined,
+    validUntil: row.valid_until ? new Date(row.valid_until).toISOString() : undefined,
     branding: (row.branding as ConfigurationRecord['branding']) ?? undefined,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
@@ -30,8 +33,16 @@ const columns = (input: ConfigurationInput) => ({
   description: input.description ?? null,
   claim_mappings: JSON.stringify(input.claimMappings),
   expires_in: input.expiresIn ? JSON.stringify(input.expiresIn) : null,
+  valid_from: input.validFrom ? new Date(input.validFrom) : null,
+  valid_until: input.validUntil ? new Date(input.validUntil) : null,
   branding: input.branding ? JSON.stringify(input.branding) : null,
 });
+
+/** The error of a write that would give a second mso_mdoc configuration the same docType (migrations/006_mdoc.sql). */
+export function isDuplicateDocType(error: unknown): boolean {
+  const { code, constraint } = error as { code?: string; constraint?: string };
+  return code === '23505' && constraint === 'credential_configurations_mdoc_doctype';
+}
 
 export async function insertConfiguration(db: Tx, id: string, format: string, input: ConfigurationInput): Promise<ConfigurationRecord> {
   const row = await db

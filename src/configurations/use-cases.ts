@@ -8,6 +8,7 @@ import {
   deleteConfiguration as deleteRow,
   findConfiguration,
   insertConfiguration,
+  isDuplicateDocType,
   listConfigurations as listRows,
   updateConfiguration as updateRow,
 } from './store.js';
@@ -23,11 +24,19 @@ const NOT_FOUND = 'Credential configuration';
 const changed = (id: string) => [{ topic: CONFIGURATION_TOPIC, key: id }];
 const eventData = (configuration: ConfigurationRecord) => ({ configurationId: configuration.id, type: configuration.type });
 
+/** An mDoc's docType names one configuration (a draft-13 request names it by doctype): a second one is a 409. */
+function refuseDuplicateType(input: ConfigurationInput) {
+  return (error: unknown): never => {
+    if (isDuplicateDocType(error)) throw conflict(`An mso_mdoc configuration of type (docType) ${input.type} exists already`);
+    throw error;
+  };
+}
+
 export async function createConfiguration(ctx: AppContext, audit: AuditContext, format: CredentialFormat, input: ConfigurationInput): Promise<ConfigurationRecord> {
   return audited(ctx, audit, CONFIGURATION_EVENTS.create, async (trx) => {
     const created = await insertConfiguration(trx, newRowId(), format.id, input);
     return { result: created, data: eventData(created), changed: changed(created.id) };
-  });
+  }).catch(refuseDuplicateType(input));
 }
 
 export async function updateConfiguration(ctx: AppContext, audit: AuditContext, format: CredentialFormat, id: string, input: ConfigurationInput): Promise<ConfigurationRecord> {
@@ -35,7 +44,7 @@ export async function updateConfiguration(ctx: AppContext, audit: AuditContext, 
     const updated = await updateRow(trx, id, format.id, input);
     if (!updated) throw notFound(NOT_FOUND);
     return { result: updated, data: eventData(updated), changed: changed(id) };
-  });
+  }).catch(refuseDuplicateType(input));
 }
 
 /** Refused (409) while a live offer uses it. */

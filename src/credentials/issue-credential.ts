@@ -6,6 +6,7 @@ import { OAuthError } from '../errors/oauth.js';
 import type { AuditContext, EventKind } from '../events/audit.js';
 import { IssuanceDenied, type ConfigurationRecord, type CredentialFormat } from '../formats/format.js';
 import { formatForDraft13, formatOf } from '../formats/index.js';
+import { documentSignerFor } from '../iacas/signer.js';
 import { loadSigningKey } from '../keys/signing-key.js';
 import { getCachedConfigurations } from '../configurations/use-cases.js';
 import { verifyProof, type VerifiedProof } from './proof.js';
@@ -16,7 +17,7 @@ export const CREDENTIAL_EVENTS = {
   issue: { type: 'OPENID_CREDENTIAL_ISSUE', category: 'OpenId' },
 } as const satisfies Record<string, EventKind>;
 
-type Deps = Pick<AppContext, 'config' | 'db' | 'pool' | 'secrets' | 'caches'>;
+type Deps = Pick<AppContext, 'config' | 'db' | 'pool' | 'secrets' | 'caches' | 'invalidations'>;
 
 /**
  * A credential request in any dialect, in one shape: the configuration asked for and its JWT proofs.
@@ -155,13 +156,15 @@ export async function issueCredentials(deps: Deps, audit: AuditContext, grant: A
   }
 
   const source = { claims: grant.claims, user: { id: grant.user_id } };
-  const missing = format.missingClaims(configuration, source);
-  if (missing.length) throw new OAuthError('credential_request_denied', `Required claims are missing: ${missing.map((m) => m.name).join(', ')}`);
+  const problems = format.claimProblems(configuration, source);
+  if (problems.length) {
+    throw new OAuthError('credential_request_denied', `The claims cannot make this credential: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`);
+  }
 
   let issued;
   try {
     issued = await format.issue(
-      { config, db: deps.db, secrets, signingKey: () => loadSigningKey(deps) },
+      { config, db: deps.db, secrets, signingKey: () => loadSigningKey(deps), documentSigner: () => documentSignerFor(deps, audit) },
       { configuration, source, holders: proofs, issuedAt: new Date(), draft13Format: request.draft13Format },
     );
   } catch (error) {
@@ -173,6 +176,7 @@ export async function issueCredentials(deps: Deps, audit: AuditContext, grant: A
     offerId: grant.offer_id,
     userId: grant.user_id,
     configurationId: configuration.id,
+    format: format.id,
     nonces: [...nonces.values()],
     credentials: issued.map((credential) => ({
       id: newRowId(),

@@ -4,7 +4,7 @@ import { oauthErrorSchema } from '../errors/render.js';
 /**
  * One schema for both dialects, checked field by field in issueCredentials so that each problem gets
  * its own OpenID4VCI error code: 1.0 (`credential_configuration_id` + `proofs`) and draft 13
- * (`format` + `vct` + `proof`). Unknown members are ignored.
+ * (`format` + `vct` or `doctype` + `proof`). Unknown members are ignored.
  */
 export const credentialRequestSchema = z
   .looseObject({
@@ -13,6 +13,7 @@ export const credentialRequestSchema = z
     proofs: z.looseObject({ jwt: z.array(z.string()).max(1000).optional() }).optional(),
     format: z.string().max(100).optional(),
     vct: z.string().max(1024).optional(),
+    doctype: z.string().max(1024).optional(),
     proof: z.looseObject({ proof_type: z.string().max(100), jwt: z.string().optional() }).optional(),
     credential_response_encryption: z.unknown().optional(),
   })

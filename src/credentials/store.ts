@@ -49,6 +49,8 @@ export interface Issuance {
   offerId: string;
   userId: string;
   configurationId: string;
+  /** The configuration's format, for the event. */
+  format: string;
   nonces: { hash: Buffer; expiresAt: Date }[];
   credentials: { id: string; holderKeyThumbprint: string; hash: string; issuerKid: string; expiresAt: Date | null }[];
   /** A wallet asking again, with the same keys, for credentials whose response it lost. */
@@ -119,6 +121,7 @@ export async function recordIssuance(pool: pg.Pool, issuance: Issuance): Promise
           userId: issuance.userId,
           accessTokenId: issuance.accessTokenId,
           credentialConfigurationId: issuance.configurationId,
+          format: issuance.format,
           credentialIds: issuance.credentials.map((c) => c.id),
           holderKeyThumbprints: issuance.credentials.map((c) => c.holderKeyThumbprint),
           ...(issuance.again && { again: true }),

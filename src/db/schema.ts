@@ -33,6 +33,8 @@ export interface Database {
     description: string | null;
     claim_mappings: Json<Record<string, unknown>>;
     expires_in: Json<Record<string, number> | null> | null;
+    valid_from: Date | null;
+    valid_until: Date | null;
     branding: Json<Record<string, unknown> | null> | null;
     created_at: Generated<Date>;
     updated_at: Timestamp;
@@ -100,5 +102,38 @@ export interface Database {
     created_at: Generated<Date>;
     retired_at: Date | null;
     publish_until: Date | null;
+  };
+  iacas: {
+    id: string;
+    seq: Generated<string>;
+    active: Generated<boolean>;
+    certificate: Buffer;
+    fingerprint: string;
+    not_before: Date;
+    not_after: Date;
+    /** PKCS#8 DER, sealed with SecretKeys.encrypt; null for an unmanaged IACA. */
+    private_key: Buffer | null;
+    created_at: Generated<Date>;
+    updated_at: Timestamp;
+  };
+  document_signers: {
+    id: string;
+    seq: Generated<string>;
+    iaca_id: string;
+    active: Generated<boolean>;
+    /** PKCS#8 DER, sealed with SecretKeys.encrypt. */
+    private_key: Buffer;
+    csr: string | null;
+    certificate: Buffer | null;
+    not_before: Date | null;
+    not_after: Date | null;
+    revoked_at: Date | null;
+    created_at: Generated<Date>;
+    updated_at: Timestamp;
+  };
+  iaca_revocations: {
+    iaca_id: string;
+    serial_number: string;
+    revoked_at: Date;
   };
 }

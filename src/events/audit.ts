@@ -26,19 +26,20 @@ async function insertEvents(db: Db | Tx, kind: EventKind, audit: AuditContext, o
 /**
  * Runs a change in one transaction that also records its START and SUCCESS events and announces what
  * it changed to every instance's caches, so that events and notifications exist exactly when the
- * change commits. `work` returns the result, the event data and the changes to announce; when it
- * throws, everything rolls back and the error handler records START and FAIL on their own.
+ * change commits. `work` returns the result, the event data and the changes to announce, or null
+ * data when it found nothing to change (another instance made the change first): no event then.
+ * When it throws, everything rolls back and the error handler records START and FAIL on their own.
  */
 export async function audited<T>(
   deps: { db: Db; invalidations: Invalidations },
   audit: AuditContext,
   kind: EventKind,
-  work: (trx: Tx) => Promise<{ result: T; data: EventData; changed?: Change[] }>,
+  work: (trx: Tx) => Promise<{ result: T; data: EventData | null; changed?: Change[] }>,
 ): Promise<T> {
   const { result, changed = [] } = await deps.db.transaction().execute(async (trx) => {
     const outcome = await work(trx);
     for (const change of outcome.changed ?? []) await deps.invalidations.announce(trx, change);
-    await insertEvents(trx, kind, audit, 'SUCCESS', outcome.data);
+    if (outcome.data) await insertEvents(trx, kind, audit, 'SUCCESS', outcome.data);
     return outcome;
   });
   for (const change of changed) deps.invalidations.applyLocally(change);

@@ -28,21 +28,39 @@ export interface CredentialFormat {
 
   /** Whether a draft-13 request (`format` plus the format's own members) asks for `configuration`. */
   namedByDraft13Request(request: Record<string, unknown>, configuration: ConfigurationRecord): boolean;
-  /** The required claims that `source` cannot supply: an offer refuses them, the credential endpoint denies. */
-  missingClaims(configuration: ConfigurationRecord, source: ClaimSource): MissingClaim[];
-  /** Its entry in `credential_configurations_supported` (OID4VCI 1.0 §12.2.4, with draft 13's members). */
-  metadataEntry(configuration: ConfigurationRecord, config: Config): Record<string, unknown>;
+  /**
+   * What keeps `source` from making this credential: required claims it cannot supply, and values
+   * of the wrong type. An offer refuses them (400 naming each), the credential endpoint denies.
+   */
+  claimProblems(configuration: ConfigurationRecord, source: ClaimSource): ClaimProblem[];
+  /**
+   * Its entry in `credential_configurations_supported` of the metadata document of `dialect`:
+   * OID4VCI 1.0 §12.2.4, draft 13 §10.2.3, or `both` when one document serves wallets of either
+   * (PUBLIC_URL without a path, where the two well-known locations coincide).
+   */
+  metadataEntry(configuration: ConfigurationRecord, config: Config, dialect: MetadataDialect): Record<string, unknown>;
   /** One credential per holder key, signed, from the claims `source` supplies. */
   issue(deps: IssuanceDeps, request: IssueRequest): Promise<IssuedCredential[]>;
 }
 
-/** What a format may use to issue: settings, the database and secret (for keys of its own), and the issuer's signing key. */
+/** Which wallets a Credential Issuer metadata document is for. */
+export type MetadataDialect = '1.0' | 'draft13' | 'both';
+
+/**
+ * What a format may use to issue: settings, the database and secret (for keys of its own), and the
+ * keys to sign with, which the credential endpoint provides so that formats import no domain.
+ */
 export interface IssuanceDeps {
   config: Config;
   db: Db;
   secrets: SecretKeys;
   /** The active issuer key (JOSE), from the cache. */
   signingKey(): Promise<SigningMaterial>;
+  /**
+   * The document signer to sign an mDoc with, usable now (its certificate and its IACA's are valid,
+   * both active, the signer not revoked). Throws IssuanceDenied when there is none.
+   */
+  documentSigner(): Promise<DocumentSignerMaterial>;
 }
 
 /** A holder key from a verified key proof: a credential is bound to it. */
@@ -72,16 +90,33 @@ export interface IssuedCredential {
   expiresAt: Date | null;
 }
 
-export interface MissingClaim {
-  /** The claim as the configuration names it. */
-  name: string;
-  mapFrom: string;
+/** A claim the source cannot supply as the configuration needs it. */
+export interface ClaimProblem {
+  /** Where the value is read from (`claims.birthDate`): the field an offer's error names. */
+  field: string;
+  /** What is wrong, naming the claim as the configuration names it. */
+  message: string;
 }
 
 export interface SigningMaterial {
   kid: string;
   privateKey: KeyObject;
   x5c: readonly string[];
+}
+
+/** An mDoc document signer (ISO/IEC 18013-5 Annex B.1.4) and the limits its certificates set. */
+export interface DocumentSignerMaterial {
+  /** Recorded with each credential it signs, where an SD-JWT records the kid: `mdoc-ds:<id>`. */
+  reference: string;
+  privateKey: KeyObject;
+  /** DER of the document signer certificate, for the COSE x5chain header. */
+  certificate: Buffer;
+  notBefore: Date;
+  /** The earlier of the document signer's and the IACA's notAfter: no mDoc it signs is valid longer. */
+  notAfter: Date;
+  /** C and ST of the certificate's subject (the IACA's). */
+  country: string;
+  stateOrProvince?: string;
 }
 
 // --- Configuration building blocks every format shares (MATTR VII shapes) ---
@@ -144,6 +179,9 @@ export interface ConfigurationInput {
   description?: string;
   claimMappings: Record<string, unknown>;
   expiresIn?: ValidityPeriod;
+  /** mDocs (ISO 8601): when their credentials become valid, and an end that wins over expiresIn. */
+  validFrom?: string;
+  validUntil?: string;
   branding?: Branding;
 }
 

@@ -1,8 +1,9 @@
 import type { CredentialFormat } from './format.js';
+import { msoMdoc } from './mso-mdoc/mso-mdoc.js';
 import { sdJwtVc } from './sd-jwt-vc.js';
 
 /** Every credential format this issuer speaks. Adding one is a module implementing CredentialFormat, and a line here. */
-export const CREDENTIAL_FORMATS: readonly CredentialFormat[] = [sdJwtVc];
+export const CREDENTIAL_FORMATS: readonly CredentialFormat[] = [sdJwtVc, msoMdoc];
 
 /** The module of a stored configuration's format. */
 export function formatOf(configuration: { format: string }): CredentialFormat {

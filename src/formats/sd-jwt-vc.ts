@@ -17,7 +17,6 @@ import {
   IssuanceDenied,
   type CredentialFormat,
   type IssuedCredential,
-  type MissingClaim,
 } from './format.js';
 
 /**
@@ -70,6 +69,13 @@ export const configurationSchema = z
   })
   .meta({ id: 'SdJwtConfiguration' });
 
+/** A required claim the source cannot supply. */
+export interface MissingClaim {
+  /** The claim as the configuration names it. */
+  name: string;
+  mapFrom: string;
+}
+
 export interface ResolvedClaim {
   name: string;
   value: unknown;
@@ -115,8 +121,11 @@ export const sdJwtVc: CredentialFormat = {
   // Draft 13 §A.3.3: `format` and `vct`.
   namedByDraft13Request: (request, configuration) => request.vct === configuration.type,
 
-  missingClaims: (configuration, source) => resolveClaims(mappingsOf(configuration), source).missing,
+  // Claims are JSON values of any type here: only a missing required one is a problem.
+  claimProblems: (configuration, source) =>
+    resolveClaims(mappingsOf(configuration), source).missing.map(({ name, mapFrom }) => ({ field: mapFrom, message: `required for claim "${name}"` })),
 
+  // The same entry in every dialect: 1.0's members and draft 13's do not conflict for SD-JWT VC.
   metadataEntry(configuration, config) {
     const display = displayOf(configuration);
     const claimEntries = Object.entries(mappingsOf(configuration));

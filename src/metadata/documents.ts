@@ -1,19 +1,19 @@
 import type { Config } from '../config.js';
-import type { ConfigurationRecord } from '../formats/format.js';
+import type { ConfigurationRecord, MetadataDialect } from '../formats/format.js';
 import { formatOf } from '../formats/index.js';
 import { DPOP_SIGNING_ALGS, PRE_AUTHORIZED_GRANT, WALLET_PATHS } from '../protocol.js';
 
 const LOCALE = 'en';
 
-/** OID4VCI 1.0 §12.2.4: the Credential Issuer metadata, each configuration described by its format. */
-export function credentialIssuerMetadata(config: Config, configurations: ConfigurationRecord[]) {
+/** OID4VCI 1.0 §12.2.4: the Credential Issuer metadata, each configuration described by its format in `dialect`. */
+export function credentialIssuerMetadata(config: Config, configurations: ConfigurationRecord[], dialect: MetadataDialect) {
   return {
     credential_issuer: config.publicUrl,
     credential_endpoint: `${config.publicUrl}${WALLET_PATHS.credential}`,
     nonce_endpoint: `${config.publicUrl}${WALLET_PATHS.nonce}`,
     batch_credential_issuance: { batch_size: config.credentials.batchSize },
     display: [{ name: config.issuerName, locale: LOCALE }],
-    credential_configurations_supported: Object.fromEntries(configurations.map((c) => [c.id, formatOf(c).metadataEntry(c, config)])),
+    credential_configurations_supported: Object.fromEntries(configurations.map((c) => [c.id, formatOf(c).metadataEntry(c, config, dialect)])),
   };
 }
 

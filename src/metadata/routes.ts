@@ -1,18 +1,26 @@
 import { z } from 'zod';
 import { listAllConfigurations } from '../configurations/store.js';
 import type { App } from '../context.js';
+import type { MetadataDialect } from '../formats/format.js';
 import { publishedJwks } from '../keys/issuer-keys.js';
 import { WELL_KNOWN } from '../protocol.js';
 import { authorizationServerMetadata, credentialIssuerMetadata } from './documents.js';
 
 /**
- * `/.well-known/<name>` paths for an identifier with a path component: inserted between host and
- * path (OID4VCI 1.0 §12.2.2, RFC 8414 §3) and appended after it (draft 13).
+ * `/.well-known/<name>` locations for an identifier, each with the wallets that look there: with a
+ * path component, OID4VCI 1.0 (§12.2.2, like RFC 8414 §3) inserts it between host and path, draft
+ * 13 appended it; without one, both look at the same place.
  */
-export function wellKnownPaths(publicUrl: string, name: string): string[] {
+export function wellKnownLocations(publicUrl: string, name: string): { path: string; dialect: MetadataDialect }[] {
   const path = new URL(publicUrl).pathname.replace(/\/$/, '');
-  return path ? [`/.well-known/${name}${path}`, `${path}/.well-known/${name}`] : [`/.well-known/${name}`];
+  if (!path) return [{ path: `/.well-known/${name}`, dialect: 'both' }];
+  return [
+    { path: `/.well-known/${name}${path}`, dialect: '1.0' },
+    { path: `${path}/.well-known/${name}`, dialect: 'draft13' },
+  ];
 }
+
+const wellKnownPaths = (publicUrl: string, name: string): string[] => wellKnownLocations(publicUrl, name).map((location) => location.path);
 
 const document = z.record(z.string(), z.unknown());
 const tags = ['Metadata'];
@@ -21,11 +29,17 @@ export async function metadataRoutes(app: App) {
   const { config } = app.ctx;
   const cacheable = { 'cache-control': 'public, max-age=60' };
 
-  for (const url of wellKnownPaths(config.publicUrl, WELL_KNOWN.credentialIssuer)) {
-    app.get(url, { schema: { tags, summary: 'Credential Issuer metadata (OpenID4VCI 1.0 §12.2)', response: { 200: document } } }, async (_request, reply) =>
+  for (const { path, dialect } of wellKnownLocations(config.publicUrl, WELL_KNOWN.credentialIssuer)) {
+    const summary =
+      dialect === 'both'
+        ? 'Credential Issuer metadata (OpenID4VCI 1.0 §12.2, readable by draft 13 wallets too)'
+        : dialect === '1.0'
+          ? 'Credential Issuer metadata for OpenID4VCI 1.0 wallets (§12.2)'
+          : 'Credential Issuer metadata for draft 13 wallets (§10.2)';
+    app.get(path, { schema: { tags, summary, response: { 200: document } } }, async (_request, reply) =>
       reply
         .headers(cacheable)
-        .send((await app.ctx.caches.issuerMetadata.get('document', async () => credentialIssuerMetadata(config, await listAllConfigurations(app.ctx.db))))!),
+        .send((await app.ctx.caches.issuerMetadata.get(dialect, async () => credentialIssuerMetadata(config, await listAllConfigurations(app.ctx.db), dialect)))!),
     );
   }
   for (const url of wellKnownPaths(config.publicUrl, WELL_KNOWN.authorizationServer)) {

@@ -43,7 +43,7 @@ export interface CreatedOffer {
 
 /**
  * Creates a pre-authorized offer: reads the configurations and the user, fails early (400) when a
- * configuration is unknown or a required claim cannot be resolved, then writes the offer, the user
+ * configuration is unknown or a required claim cannot be resolved (or has the wrong type), then writes the offer, the user
  * changes and the events in one statement. Only keyed hashes of the code and transaction code are stored.
  */
 export async function createOffer(ctx: AppContext, audit: AuditContext, input: CreateOfferInput): Promise<CreatedOffer> {
@@ -64,14 +64,14 @@ export async function createOffer(ctx: AppContext, audit: AuditContext, input: C
   const offerClaims: Claims = input.claims ?? {};
   const persisted: Claims = Object.fromEntries((input.claimsToPersist ?? []).map((name) => [name, offerClaims[name]!]));
   const userId = existingUser?.id ?? newRowId();
-  // Fail here, not later in the wallet: every required claim must resolve now.
+  // Fail here, not later in the wallet: every required claim must resolve now, to a value of its type.
   const claims = { ...existingUser?.claims, ...offerClaims };
-  const missing = configurations.flatMap((configuration) =>
+  const problems = configurations.flatMap((configuration) =>
     formatOf(configuration)
-      .missingClaims(configuration, { claims, user: { id: userId } })
-      .map(({ name, mapFrom }) => ({ field: mapFrom, message: `required by credential configuration ${configuration.id} for claim "${name}"` })),
+      .claimProblems(configuration, { claims, user: { id: userId } })
+      .map(({ field, message }) => ({ field, message: `${message} (credential configuration ${configuration.id})` })),
   );
-  if (missing.length) throw invalidInput(missing, 'Required claims are missing');
+  if (problems.length) throw invalidInput(problems, 'Claims are missing or of the wrong type for the credential configurations');
 
   const id = newRowId();
   // By reference, the code and the reference are derived from the id, so that the offer can be served

@@ -69,6 +69,20 @@ const configurationBody = () => ({
 });
 const configurationFields: Record<string, JsonType> = { type: 'string', name: 'string', description: 'string', claimMappings: 'object', expiresIn: 'object', branding: 'object' };
 const configurationLimits = { type: { type: 'string', max: 1024 }, name: { type: 'string', max: 200 }, description: { type: 'string', max: 1000 } } as const;
+const M = '/v2/credentials/mobile/configurations';
+const I = '/v2/credentials/mobile/iacas';
+const D = '/v2/credentials/mobile/document-signers';
+const mdocConfigurationBody = () => ({
+  type: 'com.example.fuzz.1',
+  name: 'Fuzz',
+  description: 'fuzzed',
+  claimMappings: { 'com.example.fuzz.1': { name: { mapFrom: 'claims.name', required: true, type: 'string' } } },
+  expiresIn: { days: 1 },
+  validUntil: new Date(Date.now() + 86_400_000).toISOString(),
+  branding: { backgroundColor: '#000000' },
+  includeStatus: false,
+});
+const mdocConfigurationFields: Record<string, JsonType> = { ...configurationFields, validFrom: 'string', validUntil: 'string', includeStatus: 'boolean' };
 
 const ROUTES: RouteSpec[] = [
   { method: 'POST', url: '/v1/api-keys', kind: 'management', body: 'json', valid: () => ({ name: 'fuzz', role: 'auditor' }), fields: { name: 'string', role: 'string' }, limits: { name: { type: 'string', max: 200 } } },
@@ -91,6 +105,40 @@ const ROUTES: RouteSpec[] = [
   { method: 'GET', url: `${C}/:id`, kind: 'management', body: 'none' },
   { method: 'PUT', url: `${C}/:id`, kind: 'management', body: 'json', valid: configurationBody, fields: configurationFields, limits: configurationLimits },
   { method: 'DELETE', url: `${C}/:id`, kind: 'management', body: 'none' },
+  { method: 'POST', url: M, kind: 'management', body: 'json', valid: mdocConfigurationBody, fields: mdocConfigurationFields, limits: configurationLimits },
+  { method: 'GET', url: M, kind: 'management', body: 'none', query: page },
+  { method: 'GET', url: `${M}/:id`, kind: 'management', body: 'none' },
+  { method: 'PUT', url: `${M}/:id`, kind: 'management', body: 'json', valid: mdocConfigurationBody, fields: mdocConfigurationFields, limits: configurationLimits },
+  { method: 'DELETE', url: `${M}/:id`, kind: 'management', body: 'none' },
+  {
+    method: 'POST',
+    url: I,
+    kind: 'management',
+    body: 'json',
+    valid: () => ({ country: 'US', stateOrProvinceName: 'US-CA', commonName: 'Fuzz IACA' }),
+    fields: { country: 'string', stateOrProvinceName: 'string', commonName: 'string', notBefore: 'string', notAfter: 'string', certificatePem: 'string' },
+    limits: { commonName: { type: 'string', max: 64 }, certificatePem: { type: 'string', max: 20_000 } },
+  },
+  { method: 'GET', url: I, kind: 'management', body: 'none', query: page },
+  { method: 'GET', url: `${I}/:id`, kind: 'management', body: 'none' },
+  { method: 'PUT', url: `${I}/:id`, kind: 'management', body: 'json', valid: () => ({ active: true }), fields: { active: 'boolean' } },
+  { method: 'DELETE', url: `${I}/:id`, kind: 'management', body: 'none' },
+  { method: 'GET', url: `${I}/:id/certificate`, kind: 'public', body: 'none' },
+  { method: 'GET', url: `${I}/:id/crl`, kind: 'public', body: 'none' },
+  { method: 'POST', url: D, kind: 'management', body: 'json', valid: () => ({ iacaId: randomUUID() }), fields: { iacaId: 'string' } },
+  { method: 'GET', url: D, kind: 'management', body: 'none', query: [...page, 'iacaId'] },
+  { method: 'GET', url: `${D}/:id`, kind: 'management', body: 'none' },
+  {
+    method: 'PUT',
+    url: `${D}/:id`,
+    kind: 'management',
+    body: 'json',
+    valid: () => ({ active: true, certificatePem: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----' }),
+    fields: { active: 'boolean', certificatePem: 'string' },
+    limits: { certificatePem: { type: 'string', max: 20_000 } },
+  },
+  { method: 'DELETE', url: `${D}/:id`, kind: 'management', body: 'none' },
+  { method: 'POST', url: `${D}/:id/revoke`, kind: 'management', body: 'none' },
   { method: 'POST', url: '/v1/users', kind: 'management', body: 'json', valid: () => ({ claims: { name: 'Ada' } }), fields: { claims: 'object' } },
   { method: 'GET', url: '/v1/users', kind: 'management', body: 'none', query: page },
   {
@@ -148,8 +196,8 @@ const ROUTES: RouteSpec[] = [
     kind: 'wallet',
     body: 'json',
     valid: () => ({ credential_configuration_id: configurationId, proofs: { jwt: [validProof] } }),
-    fields: { credential_configuration_id: 'string', proofs: 'object', format: 'string', vct: 'string', proof: 'object', credential_identifier: 'string' },
-    limits: { credential_configuration_id: { type: 'string', max: 200 }, format: { type: 'string', max: 100 }, vct: { type: 'string', max: 1024 } },
+    fields: { credential_configuration_id: 'string', proofs: 'object', format: 'string', vct: 'string', doctype: 'string', proof: 'object', credential_identifier: 'string' },
+    limits: { credential_configuration_id: { type: 'string', max: 200 }, format: { type: 'string', max: 100 }, vct: { type: 'string', max: 1024 }, doctype: { type: 'string', max: 1024 } },
   },
   { method: 'GET', url: `${WALLET_PATHS.credentialOffer}/:reference`, kind: 'public', body: 'none' },
   { method: 'GET', url: '/.well-known/openid-credential-issuer', kind: 'public', body: 'none' },

@@ -1,9 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createPrivateKey, randomBytes } from 'node:crypto';
 import { exportJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WALLET_PATHS } from '../../src/protocol.js';
-import { EVENTS, OFFERS, USERS, credentialRequest, draft13CredentialRequest, tokenForm } from '../support/client.js';
+import { EVENTS, IACAS, OFFERS, USERS, credentialRequest, draft13CredentialRequest, tokenForm } from '../support/client.js';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.js';
+import { MDL_CLAIMS, MDL_CONFIGURATION } from '../support/mdoc.js';
 import { holderKey, proofJwt } from '../support/wallet.js';
 
 // A whole issuance, with its usual mistakes, through the HTTP stack; then every table and every log
@@ -18,6 +19,7 @@ let issuer: TestIssuer;
 /** name → value of every secret the flow produced or used. */
 const secrets: Record<string, string> = {};
 let credential: string;
+let holder: Awaited<ReturnType<typeof holderKey>>;
 
 beforeAll(async () => {
   issuer = await startTestIssuer({ publicUrl: PUBLIC_URL, logLevel: 'trace' });
@@ -50,7 +52,7 @@ beforeAll(async () => {
   const nonce = await api.nonce();
   secrets['c_nonce (nonce endpoint)'] = nonce;
 
-  const holder = await holderKey();
+  holder = await holderKey();
   secrets['holder private key'] = (await exportJWK(holder.privateKey)).d!;
   // A proof for the wrong audience (draft 13: the error carries a fresh c_nonce), then the right one.
   const wrongAudience = await proofJwt(holder, { aud: 'https://other.example.com', nonce: secrets['c_nonce (token response)'] });
@@ -78,6 +80,17 @@ beforeAll(async () => {
   expect((await backEnd.get(`${OFFERS}/${offer.id}`)).json().status).toBe('redeemed');
   expect((await backEnd.get(`${EVENTS}?limit=1000`)).statusCode).toBe(403);
   expect((await api.get(`${EVENTS}?limit=1000`)).statusCode).toBe(200);
+
+  // An mDL under a managed IACA, from the same claim values: the IACA and its document signer have
+  // private keys of their own, and the mDoc is a credential like the SD-JWT.
+  const iaca = await backEnd.createIaca();
+  expect((await backEnd.put(`${IACAS}/${iaca.id}`, { active: true })).statusCode).toBe(200);
+  const mdl = await backEnd.createMdocConfiguration(MDL_CONFIGURATION);
+  const mdlSession = await backEnd.startSession({ credentials: [mdl.id], claims: { ...MDL_CLAIMS, familyName: CLAIMS.familyName, givenName: CLAIMS.givenName } });
+  secrets['mDoc access token'] = mdlSession.token;
+  const mdoc = await api.requestCredential(mdlSession.token, credentialRequest(mdl.id, [await proofJwt(holder, { aud: PUBLIC_URL, nonce: await api.nonce() })]));
+  expect(mdoc.statusCode, mdoc.body).toBe(200);
+  secrets['mDoc credential'] = mdoc.json().credentials[0].credential;
 });
 afterAll(() => issuer.close());
 
@@ -98,20 +111,27 @@ describe('secrets at rest', () => {
     expect(Object.keys(secrets).length).toBeGreaterThanOrEqual(12);
     const dump = await issuer.tables.dump();
     // The scan sees what the flow stored (so a stored secret would show).
-    expect(dump.tables).toEqual(expect.arrayContaining(['offers', 'access_tokens', 'used_nonces', 'credential_issuances', 'api_keys', 'events', 'users']));
+    expect(dump.tables).toEqual(expect.arrayContaining(['offers', 'access_tokens', 'used_nonces', 'credential_issuances', 'api_keys', 'events', 'users', 'iacas', 'document_signers']));
     expect(dump.text).toContain(CLAIMS.familyName);
     for (const [name, secret] of Object.entries(secrets)) {
       // A used c_nonce is stored as its SHA-256 (a MAC'd random value, not a password); an issuance
       // record holds the SHA-256 of its credential (it identifies the credential, it is no key).
-      const withDigests = !name.startsWith('c_nonce') && name !== 'credential';
+      const withDigests = !name.startsWith('c_nonce') && !name.endsWith('credential');
       for (const form of encodings(secret, withDigests)) expect(dump.text.includes(form), `${name} stored as ${form.slice(0, 20)}…`).toBe(false);
     }
     // Credential values live in the offer's snapshot only: the issuance record holds a hash.
     const { rows } = await issuer.database.pool.query('SELECT * FROM credential_issuances');
-    expect(rows).toHaveLength(1);
+    expect(rows).toHaveLength(2);
     for (const value of CLAIM_VALUES) expect(JSON.stringify(rows)).not.toContain(value);
-    // Keys at rest: the issuer's private key is encrypted, never a PEM or a JWK with d.
+    // Keys at rest: the issuer's private key is encrypted, never a PEM or a JWK with d; so are the
+    // IACA's and the document signer's (sealed PKCS#8: no plaintext key is a prefix of what is stored).
     expect(dump.text).not.toMatch(/PRIVATE KEY|"d":/);
+    const { rows: sealed } = await issuer.database.pool.query("SELECT private_key FROM iacas UNION ALL SELECT private_key FROM document_signers");
+    expect(sealed.length).toBeGreaterThanOrEqual(2);
+    for (const { private_key } of sealed) {
+      expect(() => createPrivateKey({ key: private_key, format: 'der', type: 'pkcs8' })).toThrow();
+      expect(createPrivateKey({ key: issuer.secrets.decrypt(private_key), format: 'der', type: 'pkcs8' }).asymmetricKeyType).toBe('ec');
+    }
   });
 });
 

@@ -17,6 +17,12 @@ export const USERS = '/v1/users';
 export const OFFERS = '/v1/openid/offers/pre-authorized';
 export const EVENTS = '/v1/analytics/events';
 export const ISSUER_KEYS = '/v1/issuer/keys';
+export const MDOC_CONFIGURATIONS = '/v2/credentials/mobile/configurations';
+export const IACAS = '/v2/credentials/mobile/iacas';
+export const DOCUMENT_SIGNERS = '/v2/credentials/mobile/document-signers';
+
+/** A managed IACA as most tests make one: the US, California. */
+export const TEST_IACA = { country: 'US', stateOrProvinceName: 'US-CA', commonName: 'Test IACA' };
 
 /** What every test configuration is unless told otherwise: a type, and an optional `name` claim. */
 export const TEST_CONFIGURATION = { type: 'https://credentials.example.com/test', claimMappings: { name: { mapFrom: 'claims.name' } } };
@@ -114,6 +120,9 @@ export const credentialRequest = (configurationId: string, jwts: string[]) => ({
 
 /** A draft 13 credential request: format and vct, one proof. */
 export const draft13CredentialRequest = (vct: string, jwt: string, format = 'vc+sd-jwt') => ({ format, vct, proof: { proof_type: 'jwt', jwt } });
+
+/** A draft 13 request for an mDoc: format mso_mdoc and the doctype, one proof. */
+export const draft13MdocRequest = (doctype: string, jwt: string) => ({ format: 'mso_mdoc', doctype, proof: { proof_type: 'jwt', jwt } });
 
 export interface CredentialOffer {
   credential_issuer: string;
@@ -222,6 +231,33 @@ export class IssuerClient {
   /** A configuration of TEST_CONFIGURATION, with `body`'s fields instead. */
   createConfiguration(body: Record<string, unknown> = {}) {
     return this.#expect<{ id: string; type: string; claimMappings: Record<string, unknown>; [field: string]: unknown }>(201, 'POST', CONFIGURATIONS, { ...TEST_CONFIGURATION, ...body });
+  }
+
+  /** An mso_mdoc configuration (MATTR VII's /v2/credentials/mobile/configurations). */
+  createMdocConfiguration(body: Record<string, unknown>) {
+    return this.#expect<{ id: string; type: string; claimMappings: Record<string, unknown>; [field: string]: unknown }>(201, 'POST', MDOC_CONFIGURATIONS, body);
+  }
+
+  createIaca(body: Record<string, unknown> = TEST_IACA) {
+    return this.#expect<{
+      id: string;
+      active: boolean;
+      isManaged: boolean;
+      certificatePem: string;
+      certificateData: { notBefore: string; notAfter: string; country: string; stateOrProvinceName?: string; commonName?: string; serialNumber: string };
+      certificateFingerprint: string;
+    }>(
+      201,
+      'POST',
+      IACAS,
+      body,
+    );
+  }
+
+  /** An IACA created and activated: what mDoc issuance needs. */
+  async activeIaca(body: Record<string, unknown> = TEST_IACA) {
+    const { id } = await this.createIaca(body);
+    return this.#expect<Awaited<ReturnType<IssuerClient['createIaca']>>>(200, 'PUT', `${IACAS}/${id}`, { active: true });
   }
 
   createUser(claims: Record<string, unknown> = {}) {

@@ -43,10 +43,11 @@ export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 /**
  * The issuer as `npm start` starts it (`startIssuer`), on a database of its own (or a shared one, to
  * run several instances). `listen: true` serves real HTTP on 127.0.0.1; otherwise `app.inject` still
- * runs the whole Fastify stack (parsing, hooks, validation, serialisation).
+ * runs the whole Fastify stack (parsing, hooks, validation, serialisation). `publicPath` gives the
+ * default PUBLIC_URL a path, as a tenant of a shared host has.
  */
 export async function startTestIssuer(
-  options: { env?: Record<string, string>; listen?: boolean; databaseUrl?: string; publicUrl?: string; logLevel?: string } = {},
+  options: { env?: Record<string, string>; listen?: boolean; databaseUrl?: string; publicUrl?: string; publicPath?: string; logLevel?: string } = {},
 ): Promise<TestIssuer> {
   const own = options.databaseUrl ? undefined : await createTestDatabase();
   const databaseUrl = options.databaseUrl ?? own!.url;
@@ -66,7 +67,7 @@ export async function startTestIssuer(
     SECRET: TEST_SECRET,
     HOST: '127.0.0.1',
     PORT: String(port),
-    PUBLIC_URL: options.publicUrl ?? (options.listen ? `http://127.0.0.1:${port}` : 'https://issuer.example.com'),
+    PUBLIC_URL: options.publicUrl ?? `${options.listen ? `http://127.0.0.1:${port}` : 'https://issuer.example.com'}${options.publicPath ?? ''}`,
     DATABASE_POOL_SIZE: '5',
     LOG_LEVEL: (options.logLevel ?? 'info') as never,
     ...options.env,
