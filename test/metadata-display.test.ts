@@ -36,6 +36,24 @@ describe('credential metadata display', () => {
     expect(entry.credential_metadata.claims[2].display).toEqual([{ name: 'birthdate', locale: 'en' }]);
   });
 
+  it('gives mDoc elements their labels too, in the order the namespace lists them', async () => {
+    const { id } = await issuer.client.createMdocConfiguration({
+      type: 'org.example.labelled.1',
+      claimMappings: {
+        'org.example.labelled.1': {
+          surname: { mapFrom: 'claims.surname', display: [{ name: 'Surname', locale: 'en' }, { name: 'Nom', locale: 'fr' }] },
+          age: { mapFrom: 'claims.age', type: 'number' },
+        },
+      },
+    });
+    const entry = (await issuer.client.metadata('credentialIssuer')).credential_configurations_supported[id];
+    expect(entry.credential_metadata.claims).toEqual([
+      { path: ['org.example.labelled.1', 'surname'], mandatory: false, display: [{ name: 'Surname', locale: 'en' }, { name: 'Nom', locale: 'fr' }] },
+      { path: ['org.example.labelled.1', 'age'], mandatory: false, display: [{ name: 'age', locale: 'en' }] },
+    ]);
+    expect(entry.claims['org.example.labelled.1'].surname.display[1]).toEqual({ name: 'Nom', locale: 'fr' });
+  });
+
   it('shows the card in several languages, sharing its colours and logo', async () => {
     const { id } = await issuer.client.createConfiguration({
       type: 'https://credentials.example.com/localized',

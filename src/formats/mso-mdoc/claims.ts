@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { claimValueSchema } from '../../claims/claim-data.js';
 import { MAP_FROM_PATTERN, readClaim, type ClaimSource } from '../../claims/claim-source.js';
 import { fullDate, isFullDate, tdate } from './cbor.js';
+import { claimLabelsSchema } from '../format.js';
 
 /**
  * The types a claim mapping gives a data element (MATTR VII's), and the CBOR each becomes
@@ -22,6 +23,7 @@ export const elementMappingSchema = z
     required: z.boolean().default(false),
     type: z.enum(ELEMENT_TYPES).default('string'),
     defaultValue: claimValueSchema.optional(),
+    display: claimLabelsSchema.optional(),
   })
   .superRefine((mapping, ctx) => {
     if (mapping.defaultValue === undefined) return;

@@ -113,11 +113,11 @@ export const msoMdoc: CredentialFormat = {
     const v1 = {
       credential_metadata: {
         display,
-        claims: elements.map(({ namespace, element, mapping }) => ({ path: [namespace, element], mandatory: mapping.required, display: claimDisplay(element) })),
+        claims: elements.map(({ namespace, element, mapping }) => ({ path: [namespace, element], mandatory: mapping.required, display: claimDisplay(element, mapping.display) })),
       },
     };
     const claims: Record<string, Record<string, unknown>> = {};
-    for (const { namespace, element, mapping } of elements) (claims[namespace] ??= {})[element] = { mandatory: mapping.required, display: claimDisplay(element) };
+    for (const { namespace, element, mapping } of elements) (claims[namespace] ??= {})[element] = { mandatory: mapping.required, display: claimDisplay(element, mapping.display) };
     const draft13 = { display, claims, order: elements.map(({ namespace, element }) => `${namespace}~${element}`) };
     if (dialect === '1.0') return { ...common, credential_signing_alg_values_supported: [COSE_ALG_ES256], ...v1 };
     if (dialect === 'draft13') return { ...common, credential_signing_alg_values_supported: [CREDENTIAL_SIGNING_ALG], ...draft13 };
