@@ -73,6 +73,7 @@ describe('the management API', () => {
   });
 
   it('every route: a management route (or health) is closed, every other one open, so a new route is a decision', async () => {
+    // (IACA certificates and CRLs are public documents on the management path: verifiers fetch them.)
     const document = issuer.app.swagger() as { paths: Record<string, Record<string, unknown>> };
     const management = new Set(issuer.app.managementRoutes.map((route) => `${route.method} ${route.url}`));
     const checked: string[] = [];

@@ -9,7 +9,7 @@ export async function credentialRoutes(app: App) {
   app.post(
     WALLET_PATHS.credential,
     {
-      config: { event: CREDENTIAL_EVENTS.issue, oauthValidationError: 'invalid_credential_request', accessToken: true },
+      config: { event: CREDENTIAL_EVENTS.issue, oauthValidationError: 'invalid_credential_request', accessToken: true, crossOrigin: 'wallet' },
       schema: {
         tags: ['OpenID4VCI'],
         summary: 'Credential endpoint: a key-bound credential per proof (OpenID4VCI 1.0 and draft 13 requests)',

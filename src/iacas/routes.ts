@@ -101,6 +101,7 @@ export async function iacaRoutes(app: App) {
   app.get(
     `${IACAS_PATH}/:id/certificate`,
     {
+      config: { crossOrigin: 'public' },
       schema: {
         tags: iacaTags,
         summary: 'The IACA certificate (PEM), the trust anchor of the mDocs signed under it; no API key',
@@ -116,6 +117,7 @@ export async function iacaRoutes(app: App) {
   app.get(
     `${IACAS_PATH}/:id/crl`,
     {
+      config: { crossOrigin: 'public' },
       schema: {
         tags: iacaTags,
         summary: "A managed IACA's CRL (DER, RFC 5280): its revoked document signers; no API key",

@@ -36,19 +36,19 @@ export async function metadataRoutes(app: App) {
         : dialect === '1.0'
           ? 'Credential Issuer metadata for OpenID4VCI 1.0 wallets (§12.2)'
           : 'Credential Issuer metadata for draft 13 wallets (§10.2)';
-    app.get(path, { schema: { tags, summary, response: { 200: document } } }, async (_request, reply) =>
+    app.get(path, { config: { crossOrigin: 'public' }, schema: { tags, summary, response: { 200: document } } }, async (_request, reply) =>
       reply
         .headers(cacheable)
         .send((await app.ctx.caches.issuerMetadata.get(dialect, async () => credentialIssuerMetadata(config, await listAllConfigurations(app.ctx.db), dialect)))!),
     );
   }
   for (const url of wellKnownPaths(config.publicUrl, WELL_KNOWN.authorizationServer)) {
-    app.get(url, { schema: { tags, summary: 'OAuth 2.0 Authorization Server metadata (RFC 8414)', response: { 200: document } } }, async (_request, reply) =>
+    app.get(url, { config: { crossOrigin: 'public' }, schema: { tags, summary: 'OAuth 2.0 Authorization Server metadata (RFC 8414)', response: { 200: document } } }, async (_request, reply) =>
       reply.headers(cacheable).send(authorizationServerMetadata(config)),
     );
   }
   for (const url of wellKnownPaths(config.publicUrl, WELL_KNOWN.jwtVcIssuer)) {
-    app.get(url, { schema: { tags, summary: 'SD-JWT VC issuer metadata: the keys credentials are signed with', response: { 200: document } } }, async (_request, reply) =>
+    app.get(url, { config: { crossOrigin: 'public' }, schema: { tags, summary: 'SD-JWT VC issuer metadata: the keys credentials are signed with', response: { 200: document } } }, async (_request, reply) =>
       reply.headers(cacheable).send((await app.ctx.caches.jwtVcIssuer.get('document', async () => ({ issuer: config.publicUrl, jwks: await publishedJwks(app.ctx) })))!),
     );
   }

@@ -36,7 +36,7 @@ export async function oauthRoutes(app: App) {
   app.post(
     WALLET_PATHS.token,
     {
-      config: { event: TOKEN_EVENTS.create, oauthValidationError: 'invalid_request', rateLimit },
+      config: { event: TOKEN_EVENTS.create, oauthValidationError: 'invalid_request', rateLimit, crossOrigin: 'wallet' },
       schema: {
         tags: ['OpenID4VCI'],
         summary: 'Token endpoint: redeem a pre-authorized code (and transaction code) for an access token',
@@ -62,7 +62,7 @@ export async function oauthRoutes(app: App) {
   app.post(
     WALLET_PATHS.nonce,
     {
-      config: { rateLimit },
+      config: { rateLimit, crossOrigin: 'wallet' },
       schema: {
         tags: ['OpenID4VCI'],
         summary: 'Nonce endpoint: a fresh, single-use c_nonce for key proofs (OID4VCI 1.0 §7)',

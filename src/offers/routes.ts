@@ -88,7 +88,7 @@ export async function offerReferenceRoutes(app: App) {
   app.get(
     `${WALLET_PATHS.credentialOffer}/:reference`,
     {
-      config: { rateLimit: perMinute > 0 ? { max: perMinute, timeWindow: 60_000 } : false },
+      config: { rateLimit: perMinute > 0 ? { max: perMinute, timeWindow: 60_000 } : false, crossOrigin: 'public' },
       schema: {
         tags: ['OpenID4VCI'],
         summary: 'An offer by reference, while it can still be redeemed; fetching it consumes nothing',
