@@ -48,6 +48,7 @@ export async function sqlFlow(ctx: AppContext, input: { apiKey: string; configur
     format: configuration.format,
     nonces: [{ hash: nonce.hash, expiresAt: nonce.expiresAt }],
     credentials: [{ id: randomUUID(), holderKeyThumbprint: 'bench', hash: 'bench', issuerKid: 'bench', expiresAt: null }],
+    notificationId: randomUUID(),
     again: false,
     event: { kind: CREDENTIAL_EVENTS.issue, audit: { requestId: randomUUID(), actor: null } },
   });

@@ -22,9 +22,14 @@ export const WALLET_PATHS = {
   token: '/v1/oauth/token',
   nonce: '/v1/openid/nonce',
   credential: '/v1/openid/credential',
+  notification: '/v1/openid/notification',
   /** Offers by reference: `<this>/<reference>` (OID4VCI 1.0 §4.1.3). */
   credentialOffer: '/v1/openid/credential-offers',
 } as const;
+
+/** OID4VCI 1.0 §11.1: what a wallet may say became of the credentials of a response. */
+export const NOTIFICATION_EVENTS = ['credential_accepted', 'credential_failure', 'credential_deleted'] as const;
+export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 
 /** OID4VCI 1.0 §4.1: the custom scheme of offer URIs, unless the wallet has an https link of its own. */
 export const CREDENTIAL_OFFER_SCHEME = 'openid-credential-offer://';

@@ -183,7 +183,7 @@ describe('OpenID4VCI 1.0 request', () => {
     expect(response.statusCode, response.body).toBe(200);
     expect(response.headers['cache-control']).toBe('no-store');
     const body = response.json();
-    expect(body).toEqual({ credentials: [{ credential: expect.any(String) }] });
+    expect(body).toEqual({ credentials: [{ credential: expect.any(String) }], notification_id: expect.any(String) });
 
     const { header, payload, disclosures } = await openCredential(body.credentials[0].credential);
     const keys = await api.get(ISSUER_KEYS);
@@ -487,7 +487,7 @@ describe('draft 13 request', () => {
     expect(response.statusCode, response.body).toBe(200);
     expect(response.headers['cache-control']).toBe('no-store');
     const body = response.json();
-    expect(body).toEqual({ credential: expect.any(String), c_nonce: expect.any(String), c_nonce_expires_in: 300 });
+    expect(body).toEqual({ credential: expect.any(String), c_nonce: expect.any(String), c_nonce_expires_in: 300, notification_id: expect.any(String) });
     const { payload, disclosures } = await openCredential(body.credential, 'vc+sd-jwt');
     expect(payload).toMatchObject({ iss: PUBLIC_URL, vct: VCT, cnf: { jwk: holder.publicJwk }, family_name: FAMILY_NAME, _sd_alg: 'sha-256' });
     expect(disclosures.find((d) => d.name === 'given_name')?.value).toBe(GIVEN_NAME);

@@ -23,6 +23,7 @@ afterAll(async () => {
 
 const TOKEN_URL = 'https://issuer.example.com/v1/oauth/token';
 const CREDENTIAL_URL = 'https://issuer.example.com/v1/openid/credential';
+const NOTIFICATION_URL = 'https://issuer.example.com/v1/openid/notification';
 const ath = (token: string) => createHash('sha256').update(token).digest('base64url');
 
 async function dpopProof(key: HolderKey, claims: { htm?: string; htu: string; nonce?: string; accessToken?: string; jti?: string; iat?: number }) {
@@ -114,6 +115,14 @@ describe('a DPoP-bound access token', () => {
     const response = await credentialWith(body.access_token, await dpopProof(key, { htu: CREDENTIAL_URL, nonce: nextNonce, accessToken: body.access_token }));
     expect(response.statusCode, response.body).toBe(200);
     expect(decodeJwt(response.json().credentials[0].credential.split('~')[0])).toMatchObject({ cnf: { jwk: expect.any(Object) } });
+
+    // The notification endpoint takes the token the same way (OID4VCI 1.0 §11.1), and only that way.
+    const notification = { notification_id: response.json().notification_id, event: 'credential_accepted' };
+    const asBearer = await issuer.client.notify(body.access_token, notification);
+    expect(asBearer.statusCode).toBe(401);
+    const dpop = await dpopProof(key, { htu: NOTIFICATION_URL, nonce: nextNonce, accessToken: body.access_token });
+    const notified = await issuer.client.notify(undefined, notification, { authorization: `DPoP ${body.access_token}`, dpop });
+    expect(notified.statusCode, notified.body).toBe(204);
   });
 
   it('is refused as Bearer, with another key, without ath, replayed, or without the server nonce (401 with a challenge and a JSON body)', async () => {

@@ -60,7 +60,7 @@ describe('interop with a draft 13 wallet library (@animo-id/oid4vci 0.1)', () =>
       proof: { proof_type: 'jwt', jwt },
     });
     const response = result.credentialResponse as { credential: string; c_nonce: string; c_nonce_expires_in: number };
-    expect(response).toEqual({ credential: expect.any(String), c_nonce: expect.any(String), c_nonce_expires_in: expect.any(Number) });
+    expect(response).toEqual({ credential: expect.any(String), c_nonce: expect.any(String), c_nonce_expires_in: expect.any(Number), notification_id: expect.any(String) });
     expect(decodeProtectedHeader(response.credential.split('~')[0]!)).toMatchObject({ typ: 'vc+sd-jwt', alg: 'ES256' });
 
     const { jwks } = await (await fetch(`${issuer.url}/.well-known/jwt-vc-issuer`)).json();

@@ -132,7 +132,7 @@ describe('issuing mDocs', () => {
     expectOAuthError(await api.requestCredential(token, { format: 'mso_mdoc', vct: MDL_DOCTYPE, proof: { proof_type: 'jwt', jwt: await proof(holder, cNonce) } }), 'unsupported_credential_type');
     const response = await api.requestCredential(token, draft13MdocRequest(MDL_DOCTYPE, await proof(holder, cNonce)));
     expect(response.statusCode, response.body).toBe(200);
-    expect(response.json()).toEqual({ credential: expect.stringMatching(/^[A-Za-z0-9_-]+$/), c_nonce: expect.any(String), c_nonce_expires_in: expect.any(Number) });
+    expect(response.json()).toEqual({ credential: expect.stringMatching(/^[A-Za-z0-9_-]+$/), c_nonce: expect.any(String), c_nonce_expires_in: expect.any(Number), notification_id: expect.any(String) });
     expect((await handCheck(Buffer.from(response.json().credential, 'base64url'))).mso.get('docType')).toBe(MDL_DOCTYPE);
   });
 

@@ -114,7 +114,7 @@ async function issueWithDraft13(setup: Setup, configurationId: string, claims: R
   });
   const result = await client.retrieveCredentials({ issuerMetadata, accessToken: accessTokenResponse.access_token, credentialConfigurationId: configurationId, proof: { proof_type: 'jwt', jwt } });
   const response = result.credentialResponse as { credential: string; c_nonce: string; c_nonce_expires_in: number };
-  expect(response).toEqual({ credential: expect.any(String), c_nonce: expect.any(String), c_nonce_expires_in: expect.any(Number) });
+  expect(response).toEqual({ credential: expect.any(String), c_nonce: expect.any(String), c_nonce_expires_in: expect.any(Number), notification_id: expect.any(String) });
   return { credential: response.credential, entry: issuerMetadata.credentialIssuer.credential_configurations_supported[configurationId] as Record<string, unknown> };
 }
 

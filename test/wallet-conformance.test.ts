@@ -62,7 +62,7 @@ describe('the credential endpoint', () => {
     const response = await api().requestCredential(token, { credential_configuration_id: configurationId, proof: { proof_type: 'jwt', jwt: await proof(await api().nonce()) } });
     expect(response.statusCode, response.body).toBe(200);
     const body = response.json();
-    expect(body).toEqual({ credentials: [{ credential: expect.any(String) }], credential: body.credentials[0].credential, c_nonce: expect.any(String), c_nonce_expires_in: 300 });
+    expect(body).toEqual({ credentials: [{ credential: expect.any(String) }], credential: body.credentials[0].credential, c_nonce: expect.any(String), c_nonce_expires_in: 300, notification_id: expect.any(String) });
     // proof and proofs together are ambiguous.
     const both = await api().requestCredential(token, { credential_configuration_id: configurationId, proof: { proof_type: 'jwt', jwt: 'x' }, proofs: { jwt: ['x'] } });
     expect(both.json().error).toBe('invalid_credential_request');

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AppContext } from '../context.js';
 import { checkNonce, issueNonce } from '../crypto/c-nonce.js';
 import { storedSecret } from '../crypto/stored-secrets.js';
@@ -106,10 +107,12 @@ async function parseRequest(deps: Deps, grant: AccessTokenGrant, body: Credentia
   throw new OAuthError('invalid_credential_request', 'Either credential_configuration_id (OpenID4VCI 1.0) or format and its type (draft 13) is required');
 }
 
-export type CredentialResponse =
+/** Every dialect's response carries the notification_id of its credentials (1.0 §8.3, draft 13 §7.3). */
+export type CredentialResponse = { notification_id: string } & (
   | { credentials: { credential: string }[] }
   | { credentials: { credential: string }[]; credential: string; c_nonce: string; c_nonce_expires_in: number }
-  | { credential: string; c_nonce: string; c_nonce_expires_in: number };
+  | { credential: string; c_nonce: string; c_nonce_expires_in: number }
+);
 
 /**
  * Credential endpoint (OID4VCI 1.0 §8, drafts 13-15): one configuration, one credential per proof.
@@ -171,6 +174,7 @@ export async function issueCredentials(deps: Deps, audit: AuditContext, grant: A
     throw error instanceof IssuanceDenied ? new OAuthError('credential_request_denied', error.message) : error;
   }
 
+  const notificationId = randomUUID();
   const outcome = await recordIssuance(deps.pool, {
     accessTokenId: grant.id,
     offerId: grant.offer_id,
@@ -185,6 +189,7 @@ export async function issueCredentials(deps: Deps, audit: AuditContext, grant: A
       issuerKid: credential.issuerKid,
       expiresAt: credential.expiresAt,
     })),
+    notificationId,
     again,
     event: { kind: CREDENTIAL_EVENTS.issue, audit },
   });
@@ -199,10 +204,10 @@ export async function issueCredentials(deps: Deps, audit: AuditContext, grant: A
   }
 
   const credentials = issued.map(({ credential }) => ({ credential }));
-  if (request.dialect === '1.0') return { credentials };
+  if (request.dialect === '1.0') return { credentials, notification_id: notificationId };
   const { nonce } = issueNonce(secrets, config.oauth.cNonceExpiresInSeconds);
   const next = { c_nonce: nonce, c_nonce_expires_in: config.oauth.cNonceExpiresInSeconds };
   // Drafts 14-15 wallets read `credentials` or `credential`, and the c_nonce for their next request.
-  if (request.dialect === 'draft15') return { credentials, credential: issued[0]!.credential, ...next };
-  return { credential: issued[0]!.credential, ...next };
+  if (request.dialect === 'draft15') return { credentials, credential: issued[0]!.credential, ...next, notification_id: notificationId };
+  return { credential: issued[0]!.credential, ...next, notification_id: notificationId };
 }

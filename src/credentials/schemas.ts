@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { oauthErrorSchema } from '../errors/render.js';
+import { NOTIFICATION_EVENTS } from '../protocol.js';
 
 /**
  * One schema for both dialects, checked field by field in issueCredentials so that each problem gets
@@ -21,14 +22,15 @@ export const credentialRequestSchema = z
 export type CredentialRequest = z.infer<typeof credentialRequestSchema>;
 
 const issuedCredentials = z.array(z.object({ credential: z.string() }));
+const notification_id = z.string().describe('For the notification endpoint: what became of these credentials (OpenID4VCI 1.0 §11)');
 export const credentialResponseSchema = z
   .union([
     // The most specific first: a union answers with the first shape that fits, dropping other members.
     z
-      .object({ credentials: issuedCredentials, credential: z.string(), c_nonce: z.string(), c_nonce_expires_in: z.number().int() })
+      .object({ credentials: issuedCredentials, credential: z.string(), c_nonce: z.string(), c_nonce_expires_in: z.number().int(), notification_id })
       .describe('Drafts 14-15 (credential_configuration_id with one proof)'),
-    z.object({ credential: z.string(), c_nonce: z.string(), c_nonce_expires_in: z.number().int() }).describe('Draft 13'),
-    z.object({ credentials: issuedCredentials }).describe('OpenID4VCI 1.0'),
+    z.object({ credential: z.string(), c_nonce: z.string(), c_nonce_expires_in: z.number().int(), notification_id }).describe('Draft 13'),
+    z.object({ credentials: issuedCredentials, notification_id }).describe('OpenID4VCI 1.0'),
   ])
   .meta({ id: 'CredentialResponse' });
 
@@ -39,3 +41,16 @@ export const credentialErrorSchema = oauthErrorSchema
     c_nonce_expires_in: z.number().int().optional(),
   })
   .meta({ id: 'CredentialError' });
+
+/** RFC 6749 §5.2's characters, which §11.1 asks of event_description. */
+const OAUTH_TEXT = /^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/;
+
+/** OID4VCI 1.0 §11.1. Members it does not define are an invalid_notification_request (§11.3). */
+export const notificationRequestSchema = z
+  .strictObject({
+    notification_id: z.string().min(1).max(100),
+    event: z.enum(NOTIFICATION_EVENTS),
+    event_description: z.string().max(1000).regex(OAUTH_TEXT, 'must be printable ASCII without " and \\').optional(),
+  })
+  .meta({ id: 'NotificationRequest' });
+export type NotificationRequest = z.infer<typeof notificationRequestSchema>;

@@ -1,4 +1,7 @@
+import { sql } from 'kysely';
 import type pg from 'pg';
+import type { Tx } from '../db/database.js';
+import type { NotificationEvent } from '../protocol.js';
 import { toConfiguration } from '../configurations/store.js';
 import type { AuditContext, EventKind } from '../events/audit.js';
 import type { ConfigurationRecord } from '../formats/format.js';
@@ -53,6 +56,8 @@ export interface Issuance {
   format: string;
   nonces: { hash: Buffer; expiresAt: Date }[];
   credentials: { id: string; holderKeyThumbprint: string; hash: string; issuerKid: string; expiresAt: Date | null }[];
+  /** The response's notification_id (OID4VCI 1.0 §11): one for all its credentials. */
+  notificationId: string;
   /** A wallet asking again, with the same keys, for credentials whose response it lost. */
   again: boolean;
   event: { kind: EventKind; audit: AuditContext };
@@ -83,8 +88,8 @@ const recordIssuanceSql = (token: string) => `
     INSERT INTO used_nonces (nonce_hash, expires_at)
     SELECT n.hash, n.expires_at FROM token, unnest($1::bytea[], $2::timestamptz[]) AS n(hash, expires_at)
   ), issued AS (
-    INSERT INTO credential_issuances (id, offer_id, access_token_id, configuration_id, user_id, holder_key_thumbprint, credential_hash, issuer_kid, expires_at)
-    SELECT c.id, $5, token.id, $3, $6, c.thumbprint, c.hash, c.kid, c.expires_at
+    INSERT INTO credential_issuances (id, offer_id, access_token_id, configuration_id, user_id, holder_key_thumbprint, credential_hash, issuer_kid, expires_at, notification_id)
+    SELECT c.id, $5, token.id, $3, $6, c.thumbprint, c.hash, c.kid, c.expires_at, $16
     FROM token, unnest($7::uuid[], $8::text[], $9::text[], $10::text[], $11::timestamptz[]) AS c(id, thumbprint, hash, kid, expires_at)
   ), logged AS (
     SELECT record_events($14, $15, $12, NULL, 'SUCCESS', $13::jsonb) FROM token
@@ -123,11 +128,13 @@ export async function recordIssuance(pool: pg.Pool, issuance: Issuance): Promise
           credentialConfigurationId: issuance.configurationId,
           format: issuance.format,
           credentialIds: issuance.credentials.map((c) => c.id),
+          notificationId: issuance.notificationId,
           holderKeyThumbprints: issuance.credentials.map((c) => c.holderKeyThumbprint),
           ...(issuance.again && { again: true }),
         }),
         issuance.event.kind.type,
         issuance.event.kind.category,
+        issuance.notificationId,
       ],
     });
     return rows[0]!.issued === 2 ? 'issued' : 'denied';
@@ -136,4 +143,29 @@ export async function recordIssuance(pool: pg.Pool, issuance: Issuance): Promise
     if (code === '23505' && constraint === 'used_nonces_pkey') return 'nonce-used';
     throw error;
   }
+}
+
+export interface NotifiedCredential {
+  id: string;
+  offer_id: string;
+  user_id: string;
+  configuration_id: string;
+  holder_event: NotificationEvent | null;
+}
+
+/** The credentials of a response by its notification_id, if this access token received them; locked until the transaction ends. */
+export async function lockNotifiedCredentials(trx: Tx, notificationId: string, accessTokenId: string): Promise<NotifiedCredential[]> {
+  return trx
+    .selectFrom('credential_issuances')
+    .select(['id', 'offer_id', 'user_id', 'configuration_id', 'holder_event'])
+    .where('notification_id', '=', notificationId)
+    .where('access_token_id', '=', accessTokenId)
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+}
+
+/** What the holder's wallet said became of these credentials, and when. */
+export async function setHolderEvent(trx: Tx, ids: string[], event: NotificationEvent): Promise<void> {
+  await trx.updateTable('credential_issuances').set({ holder_event: event, holder_event_at: sql`now()` }).where('id', 'in', ids).execute();
 }

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { NotificationEvent } from '../protocol.js';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type Json<T = unknown> = ColumnType<T, string, string>;
@@ -92,6 +93,9 @@ export interface Database {
     issuer_kid: string;
     expires_at: Date | null;
     issued_at: Generated<Date>;
+    notification_id: string | null;
+    holder_event: NotificationEvent | null;
+    holder_event_at: Date | null;
   };
   issuer_keys: {
     kid: string;

@@ -11,6 +11,7 @@ export function credentialIssuerMetadata(config: Config, configurations: Configu
     credential_issuer: config.publicUrl,
     credential_endpoint: `${config.publicUrl}${WALLET_PATHS.credential}`,
     nonce_endpoint: `${config.publicUrl}${WALLET_PATHS.nonce}`,
+    notification_endpoint: `${config.publicUrl}${WALLET_PATHS.notification}`,
     batch_credential_issuance: { batch_size: config.credentials.batchSize },
     display: [{ name: config.issuerName, locale: LOCALE }],
     credential_configurations_supported: Object.fromEntries(configurations.map((c) => [c.id, formatOf(c).metadataEntry(c, config, dialect)])),

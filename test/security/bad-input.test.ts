@@ -199,6 +199,16 @@ const ROUTES: RouteSpec[] = [
     fields: { credential_configuration_id: 'string', proofs: 'object', format: 'string', vct: 'string', doctype: 'string', proof: 'object', credential_identifier: 'string' },
     limits: { credential_configuration_id: { type: 'string', max: 200 }, format: { type: 'string', max: 100 }, vct: { type: 'string', max: 1024 }, doctype: { type: 'string', max: 1024 } },
   },
+  {
+    method: 'POST',
+    url: WALLET_PATHS.notification,
+    kind: 'wallet',
+    body: 'json',
+    // Well-formed, for no credentials of the token: even the valid body changes nothing.
+    valid: () => ({ notification_id: '00000000-0000-4000-8000-000000000000', event: 'credential_accepted', event_description: 'fuzz' }),
+    fields: { notification_id: 'string', event: 'string', event_description: 'string' },
+    limits: { notification_id: { type: 'string', max: 100 }, event_description: { type: 'string', max: 1000 } },
+  },
   { method: 'GET', url: `${WALLET_PATHS.credentialOffer}/:reference`, kind: 'public', body: 'none' },
   { method: 'GET', url: '/.well-known/openid-credential-issuer', kind: 'public', body: 'none' },
   { method: 'GET', url: '/.well-known/oauth-authorization-server', kind: 'public', body: 'none' },
@@ -218,7 +228,7 @@ const withQuery = ROUTES.filter((route) => route.query);
 /** The credentials a route needs so that its input is looked at at all (not refused with 401 first). */
 function authFor(route: RouteSpec): Record<string, string> {
   if (route.kind === 'management') return bearer(issuer.adminKey);
-  if (route.url === WALLET_PATHS.credential) return bearer(accessToken);
+  if (route.url === WALLET_PATHS.credential || route.url === WALLET_PATHS.notification) return bearer(accessToken);
   return {};
 }
 

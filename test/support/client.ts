@@ -307,6 +307,11 @@ export class IssuerClient {
     return this.call('POST', WALLET_PATHS.credential, body, token ?? null, headers);
   }
 
+  /** POST to the notification endpoint with `token` as Bearer (none when undefined); a string body is sent as it is. */
+  notify(token: string | undefined, body?: unknown, headers?: Record<string, string>): Promise<HttpResponse> {
+    return this.call('POST', WALLET_PATHS.notification, body, token ?? null, headers);
+  }
+
   /** A `/.well-known/` document of the issuer. */
   async metadata(name: keyof typeof WELL_KNOWN) {
     return ensureStatus(await this.get(`/.well-known/${WELL_KNOWN[name]}`, null), 200, `GET /.well-known/${WELL_KNOWN[name]}`).json();
