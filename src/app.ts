@@ -8,6 +8,7 @@ import { eventRoutes } from './events/routes.js';
 import { healthRoutes } from './health/routes.js';
 import { iacaRoutes } from './iacas/routes.js';
 import { serverOptions } from './http/server-options.js';
+import { issuedCredentialRoutes } from './issued-credentials/routes.js';
 import { keyRoutes } from './keys/routes.js';
 import { metadataRoutes } from './metadata/routes.js';
 import { offerRoutes } from './offers/routes.js';
@@ -46,6 +47,7 @@ export async function buildApp(ctx: AppContext, options: { logger?: Logger | fal
   await app.register(configurationRoutes);
   await app.register(userRoutes);
   await app.register(offerRoutes);
+  await app.register(issuedCredentialRoutes);
   await app.register(metadataRoutes);
   await app.register(walletScope, { prefix: new URL(ctx.config.publicUrl).pathname.replace(/\/$/, '') });
   return app;

@@ -82,6 +82,15 @@ const envSchema = z.object({
   ISSUER_NAME: z.string().min(1).max(200).default('vci-issuer'),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
   DPOP: z.enum(['optional', 'required']).default('optional'),
+  STATUS_LIST_SIZE: z.coerce
+    .number()
+    .int()
+    .min(64)
+    .max(8_388_608)
+    .refine((size) => size % 8 === 0, 'must be a multiple of 8')
+    .default(131_072),
+  STATUS_LIST_TTL_SECONDS: seconds(86_400, 30 * 86_400),
+  STATUS_LIST_EXPIRES_IN_SECONDS: seconds(7 * 86_400, 365 * 86_400),
   CORS_PUBLIC_ORIGINS: corsOrigins.default('*'),
   CORS_WALLET_ORIGINS: corsOrigins.default('*'),
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(100),
@@ -131,6 +140,12 @@ export interface Config {
   http: { requestTimeoutSeconds: number; maxConnections: number };
   /** Behind proxies: the proxy addresses whose X-Forwarded-For is believed (false: the peer is the client). */
   trustProxy: false | string[];
+  /**
+   * Token Status Lists: entries per list; how long a verifier may cache a list token (`ttl`), and how
+   * long a token is valid (`exp`). A token is signed again after a status change, or once less than
+   * `ttlSeconds` of it is left.
+   */
+  statusLists: { size: number; ttlSeconds: number; expiresInSeconds: number };
   /** The origins browser code may call from: public documents (metadata, offers by reference), and the token, nonce and credential endpoints. */
   cors: { publicOrigins: CorsOrigins; walletOrigins: CorsOrigins };
 }
@@ -156,6 +171,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   // its offer's expiry by its whole lifetime, so a shorter retention would sweep live tokens.
   if (e.RETENTION_SECONDS < e.ACCESS_TOKEN_EXPIRES_IN_SECONDS) {
     throw new ConfigError('Invalid configuration: RETENTION_SECONDS must be at least ACCESS_TOKEN_EXPIRES_IN_SECONDS (expired offers are swept with their tokens)');
+  }
+  if (e.STATUS_LIST_EXPIRES_IN_SECONDS < 2 * e.STATUS_LIST_TTL_SECONDS) {
+    throw new ConfigError('Invalid configuration: STATUS_LIST_EXPIRES_IN_SECONDS must be at least twice STATUS_LIST_TTL_SECONDS (a token is re-signed once less than a ttl of it is left)');
+  }
+  // A list takes entries until three quarters of it are used; a batch must fit in that.
+  if ((e.STATUS_LIST_SIZE * 3) / 4 < e.BATCH_SIZE) {
+    throw new ConfigError('Invalid configuration: STATUS_LIST_SIZE must be at least 4/3 of BATCH_SIZE');
   }
   if (e.NODE_ENV === 'production' && !e.SECRET) {
     throw new ConfigError('Invalid configuration: SECRET is required when NODE_ENV=production');
@@ -199,6 +221,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     retention: { sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS, retentionSeconds: e.RETENTION_SECONDS, eventRetentionSeconds: e.EVENT_RETENTION_SECONDS },
     trustProxy: e.TRUST_PROXY,
     cors: { publicOrigins: e.CORS_PUBLIC_ORIGINS, walletOrigins: e.CORS_WALLET_ORIGINS },
+    statusLists: { size: e.STATUS_LIST_SIZE, ttlSeconds: e.STATUS_LIST_TTL_SECONDS, expiresInSeconds: e.STATUS_LIST_EXPIRES_IN_SECONDS },
     http: { requestTimeoutSeconds: e.REQUEST_TIMEOUT_SECONDS, maxConnections: e.MAX_CONNECTIONS },
     authFailuresPerMinute: e.AUTH_FAILURES_PER_MINUTE,
   };

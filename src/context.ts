@@ -13,6 +13,8 @@ import { DOCUMENT_SIGNER_TOPIC, type CurrentSigner } from './iacas/store.js';
 import type { SigningKey } from './keys/signing-key.js';
 import { ISSUER_KEY_TOPIC } from './keys/store.js';
 import { createOfferWriter, type OfferWriter } from './offers/store.js';
+import { STATUS_LIST_TOPIC } from './status-lists/store.js';
+import type { ServedStatusList } from './status-lists/use-cases.js';
 
 /** What every use case may depend on: settings, the database, the server secret, and the copies kept in memory. */
 export interface AppContext {
@@ -34,6 +36,8 @@ export interface AppContext {
     jwtVcIssuer: InvalidatedCache<Record<string, unknown>>;
     /** The mDoc document signer, decrypted and imported; any change of an IACA or a signer announces a change. */
     documentSigner: InvalidatedCache<CurrentSigner>;
+    /** Signed Status List Tokens by list id; a status change announces its list. */
+    statusListTokens: InvalidatedCache<ServedStatusList>;
   };
   /** Writes offers, sharing one statement between offers created at the same moment. */
   writeOffer: OfferWriter;
@@ -62,6 +66,7 @@ export function createAppContext(parts: { config: Config; database: DatabaseHand
       // TTL bounds how long it stays.
       jwtVcIssuer: new InvalidatedCache<Record<string, unknown>>(invalidations, ISSUER_KEY_TOPIC, { wholeTopic: true, ttlMs: 60_000 }),
       documentSigner: new InvalidatedCache<CurrentSigner>(invalidations, DOCUMENT_SIGNER_TOPIC, { wholeTopic: true, ttlMs: 10_000 }),
+      statusListTokens: new InvalidatedCache<ServedStatusList>(invalidations, STATUS_LIST_TOPIC, { ttlMs: 60_000, maxEntries: 1000 }),
     },
     writeOffer: createOfferWriter(parts.database.pool),
   };

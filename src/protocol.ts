@@ -27,6 +27,18 @@ export const WALLET_PATHS = {
   credentialOffer: '/v1/openid/credential-offers',
 } as const;
 
+/**
+ * Token Status Lists, public under PUBLIC_URL: `<this>/<list id>/token` and `<this>/distribution`
+ * (MATTR VII's paths for mDocs; the same shape for SD-JWT VCs).
+ */
+export const STATUS_LIST_PATHS = {
+  jwt: '/v2/credentials/sd-jwt/status-lists',
+  cwt: '/v2/credentials/mobile/status-lists',
+} as const;
+
+/** The two kinds of Status List Token (§5): JWT for JOSE credentials (SD-JWT VC), CWT for COSE ones (mDocs). */
+export type StatusListKind = keyof typeof STATUS_LIST_PATHS;
+
 /** OID4VCI 1.0 §11.1: what a wallet may say became of the credentials of a response. */
 export const NOTIFICATION_EVENTS = ['credential_accepted', 'credential_failure', 'credential_deleted'] as const;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];

@@ -22,6 +22,8 @@ export function toConfiguration(row: Row): ConfigurationRecord {
     validFrom: row.valid_from ? new Date(row.valid_from).toISOString() : undefined,
     validUntil: row.valid_until ? new Date(row.valid_until).toISOString() : undefined,
     branding: (row.branding as ConfigurationRecord['branding']) ?? undefined,
+    includeStatus: row.include_status,
+    statusListBits: row.status_list_bits as 1 | 2,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };
@@ -36,6 +38,8 @@ const columns = (input: ConfigurationInput) => ({
   valid_from: input.validFrom ? new Date(input.validFrom) : null,
   valid_until: input.validUntil ? new Date(input.validUntil) : null,
   branding: input.branding ? JSON.stringify(input.branding) : null,
+  include_status: input.includeStatus ?? false,
+  status_list_bits: input.statusListBits ?? 1,
 });
 
 /** The error of a write that would give a second mso_mdoc configuration the same docType (migrations/006_mdoc.sql). */

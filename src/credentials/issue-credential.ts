@@ -9,6 +9,7 @@ import { IssuanceDenied, type ConfigurationRecord, type CredentialFormat } from 
 import { formatForDraft13, formatOf } from '../formats/index.js';
 import { documentSignerFor } from '../iacas/signer.js';
 import { loadSigningKey } from '../keys/signing-key.js';
+import { allocateStatusReferences } from '../status-lists/use-cases.js';
 import { getCachedConfigurations } from '../configurations/use-cases.js';
 import { verifyProof, type VerifiedProof } from './proof.js';
 import type { CredentialRequest } from './schemas.js';
@@ -167,7 +168,23 @@ export async function issueCredentials(deps: Deps, audit: AuditContext, grant: A
   let issued;
   try {
     issued = await format.issue(
-      { config, db: deps.db, secrets, signingKey: () => loadSigningKey(deps), documentSigner: () => documentSignerFor(deps, audit) },
+      {
+        config,
+        db: deps.db,
+        secrets,
+        signingKey: () => loadSigningKey(deps),
+        documentSigner: () => documentSignerFor(deps, audit),
+        statusReferences: async (signer, count) =>
+          configuration.includeStatus
+            ? allocateStatusReferences(deps, {
+                kind: format.statusListKind,
+                signer: signer.reference,
+                signerExpiresAt: signer.expiresAt,
+                bits: configuration.statusListBits ?? 1,
+                count,
+              })
+            : undefined,
+      },
       { configuration, source, holders: proofs, issuedAt: new Date(), draft13Format: request.draft13Format },
     );
   } catch (error) {
@@ -181,13 +198,16 @@ export async function issueCredentials(deps: Deps, audit: AuditContext, grant: A
     userId: grant.user_id,
     configurationId: configuration.id,
     format: format.id,
+    type: configuration.type,
     nonces: [...nonces.values()],
     credentials: issued.map((credential) => ({
       id: newRowId(),
       holderKeyThumbprint: credential.holderKeyThumbprint,
       hash: storedSecret.issuedCredential(credential.credential),
       issuerKid: credential.issuerKid,
+      validFrom: credential.validFrom,
       expiresAt: credential.expiresAt,
+      status: credential.status ? { listId: credential.status.listId, idx: credential.status.idx } : null,
     })),
     notificationId,
     again,

@@ -52,10 +52,20 @@ export interface Issuance {
   offerId: string;
   userId: string;
   configurationId: string;
-  /** The configuration's format, for the event. */
+  /** The configuration's format and type (vct, docType), kept with each credential. */
   format: string;
+  type: string;
   nonces: { hash: Buffer; expiresAt: Date }[];
-  credentials: { id: string; holderKeyThumbprint: string; hash: string; issuerKid: string; expiresAt: Date | null }[];
+  credentials: {
+    id: string;
+    holderKeyThumbprint: string;
+    hash: string;
+    issuerKid: string;
+    validFrom: Date;
+    expiresAt: Date | null;
+    /** Its status list entry, when the configuration includes status. */
+    status: { listId: string; idx: number } | null;
+  }[];
   /** The response's notification_id (OID4VCI 1.0 §11): one for all its credentials. */
   notificationId: string;
   /** A wallet asking again, with the same keys, for credentials whose response it lost. */
@@ -88,9 +98,11 @@ const recordIssuanceSql = (token: string) => `
     INSERT INTO used_nonces (nonce_hash, expires_at)
     SELECT n.hash, n.expires_at FROM token, unnest($1::bytea[], $2::timestamptz[]) AS n(hash, expires_at)
   ), issued AS (
-    INSERT INTO credential_issuances (id, offer_id, access_token_id, configuration_id, user_id, holder_key_thumbprint, credential_hash, issuer_kid, expires_at, notification_id)
-    SELECT c.id, $5, token.id, $3, $6, c.thumbprint, c.hash, c.kid, c.expires_at, $16
-    FROM token, unnest($7::uuid[], $8::text[], $9::text[], $10::text[], $11::timestamptz[]) AS c(id, thumbprint, hash, kid, expires_at)
+    INSERT INTO credential_issuances (id, offer_id, access_token_id, configuration_id, user_id, holder_key_thumbprint, credential_hash, issuer_kid, expires_at,
+                                      notification_id, format, type, valid_from, status_list_id, status_index)
+    SELECT c.id, $5, token.id, $3, $6, c.thumbprint, c.hash, c.kid, c.expires_at, $16, $17, $21, c.valid_from, c.list_id, c.idx
+    FROM token, unnest($7::uuid[], $8::text[], $9::text[], $10::text[], $11::timestamptz[], $18::timestamptz[], $19::uuid[], $20::int[])
+      AS c(id, thumbprint, hash, kid, expires_at, valid_from, list_id, idx)
   ), logged AS (
     SELECT record_events($14, $15, $12, NULL, 'SUCCESS', $13::jsonb) FROM token
   )
@@ -135,6 +147,11 @@ export async function recordIssuance(pool: pg.Pool, issuance: Issuance): Promise
         issuance.event.kind.type,
         issuance.event.kind.category,
         issuance.notificationId,
+        issuance.format,
+        issuance.credentials.map((c) => c.validFrom),
+        issuance.credentials.map((c) => c.status?.listId ?? null),
+        issuance.credentials.map((c) => c.status?.idx ?? null),
+        issuance.type,
       ],
     });
     return rows[0]!.issued === 2 ? 'issued' : 'denied';

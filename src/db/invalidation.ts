@@ -2,7 +2,9 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import type { Db, Tx } from './database.js';
 
-const CHANNEL = 'vci_invalidate';
+/** The NOTIFY channel; a single-statement change may notify on it itself (pg_notify(channel, 'topic:key')). */
+export const INVALIDATION_CHANNEL = 'vci_invalidate';
+const CHANNEL = INVALIDATION_CHANNEL;
 
 /** A change to rows that some instance may hold a copy of: `key` of `topic` (`*`: all of them). */
 export interface Change {

@@ -37,6 +37,8 @@ export interface Database {
     valid_from: Date | null;
     valid_until: Date | null;
     branding: Json<Record<string, unknown> | null> | null;
+    include_status: Generated<boolean>;
+    status_list_bits: Generated<number>;
     created_at: Generated<Date>;
     updated_at: Timestamp;
   };
@@ -96,6 +98,34 @@ export interface Database {
     notification_id: string | null;
     holder_event: NotificationEvent | null;
     holder_event_at: Date | null;
+    seq: Generated<string>;
+    format: string;
+    type: string;
+    valid_from: Date;
+    status_list_id: string | null;
+    status_index: number | null;
+  };
+  status_lists: {
+    id: string;
+    seq: Generated<string>;
+    kind: string;
+    signer: string;
+    signer_expires_at: Date | null;
+    bits: number;
+    size: number;
+    allocated: Generated<number>;
+    version: Generated<string>;
+    changed_at: Generated<Date>;
+    created_at: Generated<Date>;
+    token: Buffer | null;
+    token_version: string | null;
+    token_issued_at: Date | null;
+    token_expires_at: Date | null;
+  };
+  status_list_entries: {
+    list_id: string;
+    idx: number;
+    status: Generated<number>;
   };
   issuer_keys: {
     kid: string;

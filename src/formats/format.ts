@@ -5,6 +5,7 @@ import type { ClaimSource } from '../claims/claim-source.js';
 import type { Config } from '../config.js';
 import type { SecretKeys } from '../crypto/secrets.js';
 import type { Db } from '../db/database.js';
+import type { StatusListKind } from '../protocol.js';
 
 /**
  * A credential format (SD-JWT VC, mso_mdoc, …) is a module implementing this interface, registered
@@ -25,6 +26,8 @@ export interface CredentialFormat {
   readonly configurationOutput: z.ZodType;
   /** The `format` values a draft-13 credential request may name it by (draft 13 §7.2). */
   readonly draft13Formats: readonly string[];
+  /** The kind of Status List Token its credentials refer to (draft-ietf-oauth-status-list §5). */
+  readonly statusListKind: StatusListKind;
 
   /** Whether a draft-13 request (`format` plus the format's own members) asks for `configuration`. */
   namedByDraft13Request(request: Record<string, unknown>, configuration: ConfigurationRecord): boolean;
@@ -61,7 +64,23 @@ export interface IssuanceDeps {
    * both active, the signer not revoked). Throws IssuanceDenied when there is none.
    */
   documentSigner(): Promise<DocumentSignerMaterial>;
+  /**
+   * Fresh status list entries for `count` credentials that `signer` signs (its reference, and when
+   * its certificate ends, if it does), when the configuration includes status; undefined otherwise.
+   * Each credential carries one as `status.status_list { idx, uri }`.
+   */
+  statusReferences(signer: { reference: string; expiresAt: Date | null }, count: number): Promise<StatusReference[] | undefined>;
 }
+
+/** A credential's entry in a Token Status List: `uri` names the list's token, `idx` the entry. */
+export interface StatusReference {
+  listId: string;
+  idx: number;
+  uri: string;
+}
+
+/** draft-ietf-oauth-status-list §6: the `status` a credential carries. */
+export const statusClaim = (reference: StatusReference) => ({ status_list: { idx: reference.idx, uri: reference.uri } });
 
 /** A holder key from a verified key proof: a credential is bound to it. */
 export interface HolderKey {
@@ -87,7 +106,9 @@ export interface IssuedCredential {
   holderKeyThumbprint: string;
   /** The key that signed it, so that a retired key stays published until its last credential expires. */
   issuerKid: string;
+  validFrom: Date;
   expiresAt: Date | null;
+  status?: StatusReference;
 }
 
 /** A claim the source cannot supply as the configuration needs it. */
@@ -172,6 +193,16 @@ export const brandingSchema = z
   .meta({ id: 'Branding' });
 export type Branding = z.infer<typeof brandingSchema>;
 
+/** Status list options, the same in every format's configuration (MATTR VII's `includeStatus`, and the list's width). */
+export const statusOptionsInput = {
+  includeStatus: z.boolean().default(false).describe('Credentials get a Token Status List entry, so that they can be revoked'),
+  statusListBits: z
+    .union([z.literal(1), z.literal(2)])
+    .default(1)
+    .describe('1: valid or invalid (invalid is final); 2: also suspended, which can be undone'),
+};
+export const statusOptionsOutput = { includeStatus: z.boolean(), statusListBits: z.union([z.literal(1), z.literal(2)]) };
+
 /** What every configuration request carries; `claimMappings` is the format's own shape. */
 export interface ConfigurationInput {
   type: string;
@@ -183,6 +214,9 @@ export interface ConfigurationInput {
   validFrom?: string;
   validUntil?: string;
   branding?: Branding;
+  /** Whether its credentials get a status list entry, and how many bits it has (1: valid, invalid; 2: also suspended). */
+  includeStatus?: boolean;
+  statusListBits?: 1 | 2;
 }
 
 /** A credential configuration as stored, whatever its format. */

@@ -9,6 +9,9 @@ import { CREDENTIAL_SIGNING_ALG, PROOF_SIGNING_ALGS } from '../protocol.js';
 import {
   addPeriod,
   brandingSchema,
+  statusClaim,
+  statusOptionsInput,
+  statusOptionsOutput,
   claimDisplay,
   claimLabelsSchema,
   displayOf,
@@ -51,6 +54,7 @@ export const configurationInputSchema = z
     claimMappings: z.record(claimName, claimMappingSchema).default({}),
     expiresIn: validityPeriodSchema.optional(),
     branding: brandingSchema.optional(),
+    ...statusOptionsInput,
   })
   .meta({ id: 'SdJwtConfigurationRequest' });
 
@@ -64,6 +68,7 @@ export const configurationSchema = z
     claimMappings: z.record(z.string(), claimMappingSchema),
     expiresIn: validityPeriodSchema.optional(),
     branding: brandingSchema.optional(),
+    ...statusOptionsOutput,
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
@@ -117,6 +122,7 @@ export const sdJwtVc: CredentialFormat = {
   configurationInput: configurationInputSchema,
   configurationOutput: configurationSchema,
   draft13Formats: TYPS,
+  statusListKind: 'jwt',
 
   // Draft 13 §A.3.3: `format` and `vct`.
   namedByDraft13Request: (request, configuration) => request.vct === configuration.type,
@@ -168,8 +174,10 @@ export const sdJwtVc: CredentialFormat = {
     });
     const values = Object.fromEntries(claims.map(({ name, value }) => [name, value]));
     const disclosable = claims.filter((claim) => claim.selectivelyDisclosable).map((claim) => claim.name);
+    const statuses = await deps.statusReferences({ reference: signingKey.kid, expiresAt: null }, holders.length);
     return Promise.all(
-      holders.map(async (holder): Promise<IssuedCredential> => {
+      holders.map(async (holder, index): Promise<IssuedCredential> => {
+        const status = statuses?.[index];
         const payload = {
           ...values,
           iss: deps.config.publicUrl,
@@ -177,11 +185,13 @@ export const sdJwtVc: CredentialFormat = {
           iat: Math.floor(issuedAt.getTime() / 1000),
           ...(expiresAt && { exp: Math.floor(expiresAt.getTime() / 1000) }),
           cnf: { jwk: holder.jwk },
+          // SD-JWT VC §3.2.2.2: always in the clear, so a verifier can check it without a disclosure.
+          ...(status && { status: statusClaim(status) }),
         };
         const credential = await instance.issue(payload, disclosable.length ? ({ _sd: disclosable } as never) : undefined, {
           header: { typ, kid: signingKey.kid, x5c: [...signingKey.x5c] },
         });
-        return { credential, holderKeyThumbprint: holder.thumbprint, issuerKid: signingKey.kid, expiresAt };
+        return { credential, holderKeyThumbprint: holder.thumbprint, issuerKid: signingKey.kid, validFrom: issuedAt, expiresAt, ...(status && { status }) };
       }),
     );
   },

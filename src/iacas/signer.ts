@@ -5,6 +5,7 @@ import { IssuanceDenied, type DocumentSignerMaterial } from '../formats/format.j
 import { iacaSubjectFields, parseCertificate, privateKeyObject } from './certificates.js';
 import {
   DOCUMENT_SIGNER_TOPIC,
+  findDocumentSigner,
   findDocumentSignerKey,
   findIaca,
   findIacaKey,
@@ -74,6 +75,18 @@ async function materialOf(db: Deps['db'] | Tx, deps: Pick<Deps, 'secrets'>, sign
     }),
     rotateAt: rotateAt(signer, iaca),
   };
+}
+
+/**
+ * A document signer by id, whatever its state now, while it and its IACA exist: a status list stays
+ * signed by the signer of its mDocs (their verifiers hold its IACA).
+ */
+export async function documentSignerById(deps: Pick<Deps, 'db' | 'secrets'>, id: string): Promise<DocumentSignerMaterial | undefined> {
+  const row = await findDocumentSigner(deps.db, id);
+  const iaca = row?.certificate && (await findIaca(deps.db, row.iaca_id));
+  if (!row?.certificate || !row.not_before || !row.not_after || !iaca) return undefined;
+  const signer: SigningCandidate = { id: row.id, iaca_id: row.iaca_id, certificate: row.certificate, not_before: row.not_before, not_after: row.not_after, created_at: row.created_at };
+  return (await materialOf(deps.db, deps, signer, { id: iaca.id, managed: iaca.managed, not_before: iaca.not_before, not_after: iaca.not_after })).material;
 }
 
 const usableAt = (current: CurrentSigner, now: Date) => current.material.notBefore <= now && now < current.material.notAfter;

@@ -3,7 +3,7 @@ import type { SecretKeys } from '../crypto/secrets.js';
 import type { Db } from '../db/database.js';
 import type { InvalidatedCache } from '../db/invalidation.js';
 import { withoutTrustAnchor } from './certificates.js';
-import { findActiveKey, type PublicJwk } from './store.js';
+import { findActiveKey, findKey, type IssuerKeyRow, type PublicJwk } from './store.js';
 
 export interface SigningKey {
   kid: string;
@@ -22,14 +22,23 @@ export interface SigningKey {
 export async function loadSigningKey(ctx: { db: Db; secrets: SecretKeys; caches: { signingKey: InvalidatedCache<SigningKey> } }): Promise<SigningKey> {
   const key = await ctx.caches.signingKey.get('active', async () => {
     const row = await findActiveKey(ctx.db);
-    if (!row) return undefined;
-    return Object.freeze({
-      kid: row.kid,
-      privateKey: createPrivateKey({ key: ctx.secrets.decrypt(row.private_key), format: 'der', type: 'pkcs8' }),
-      publicJwk: Object.freeze({ ...row.public_jwk }),
-      x5c: Object.freeze(await withoutTrustAnchor(row.certificate_chain)),
-    });
+    return row && signingKeyOf(row, ctx.secrets);
   });
   if (!key) throw new Error('The issuer has no active signing key (it is created at start)');
   return key;
+}
+
+/** A key by its kid, active or retired: a status list stays signed by the key that signed its credentials. */
+export async function loadKeyByKid(ctx: { db: Db; secrets: SecretKeys }, kid: string): Promise<SigningKey | undefined> {
+  const row = await findKey(ctx.db, kid);
+  return row && signingKeyOf(row, ctx.secrets);
+}
+
+async function signingKeyOf(row: IssuerKeyRow, secrets: SecretKeys): Promise<SigningKey> {
+  return Object.freeze({
+    kid: row.kid,
+    privateKey: createPrivateKey({ key: secrets.decrypt(row.private_key), format: 'der', type: 'pkcs8' }),
+    publicJwk: Object.freeze({ ...row.public_jwk }),
+    x5c: Object.freeze(await withoutTrustAnchor(row.certificate_chain)),
+  });
 }

@@ -33,6 +33,11 @@ export async function findActiveKey(db: Db | Tx): Promise<IssuerKeyRow | undefin
   return (await db.selectFrom('issuer_keys').selectAll().where('status', '=', 'active').executeTakeFirst()) as IssuerKeyRow | undefined;
 }
 
+/** A key by its kid, active or retired. */
+export async function findKey(db: Db | Tx, kid: string): Promise<IssuerKeyRow | undefined> {
+  return (await db.selectFrom('issuer_keys').selectAll().where('kid', '=', kid).executeTakeFirst()) as IssuerKeyRow | undefined;
+}
+
 export async function keyExists(db: Db | Tx, kid: string): Promise<boolean> {
   return Boolean(await db.selectFrom('issuer_keys').select('kid').where('kid', '=', kid).executeTakeFirst());
 }

@@ -8,6 +8,7 @@ import { renderOAuthError } from '../errors/render.js';
 import { BODY_LIMIT_BYTES } from '../http/server-options.js';
 import { oauthRoutes } from '../oauth/routes.js';
 import { offerReferenceRoutes } from '../offers/routes.js';
+import { statusListRoutes } from '../status-lists/routes.js';
 import { accessTokenAuth } from './access-token-auth.js';
 import { recordFailedRequest } from './audit-failures.js';
 
@@ -38,4 +39,5 @@ export async function walletScope(app: App) {
   });
   await app.register(credentialRoutes);
   await app.register(offerReferenceRoutes);
+  await app.register(statusListRoutes);
 }

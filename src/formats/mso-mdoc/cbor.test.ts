@@ -1,6 +1,7 @@
 import '@owf/mdoc'; // registers cbor-x extensions globally (Date → tag 0, its DateOnly → 1004), as verifiers in the same process do
 import { describe, expect, it } from 'vitest';
-import { cborDecode, cborEncode, encodedCbor, fullDate, isFullDate, tdate } from './cbor.js';
+import { cborDecode, cborEncode, encodedCbor } from '../../crypto/cbor.js';
+import { fullDate, isFullDate, tdate } from './cbor.js';
 
 const hex = (value: unknown) => cborEncode(value).toString('hex');
 

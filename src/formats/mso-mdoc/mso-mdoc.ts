@@ -4,6 +4,9 @@ import { COSE_ALG_ES256, CREDENTIAL_SIGNING_ALG, PROOF_SIGNING_ALGS } from '../.
 import {
   IssuanceDenied,
   brandingSchema,
+  statusClaim,
+  statusOptionsInput,
+  statusOptionsOutput,
   claimDisplay,
   displayOf,
   validityPeriodSchema,
@@ -45,11 +48,7 @@ export const configurationInputSchema = z
     validFrom: dateTime.optional().describe('mDocs are valid from then (or from when they are signed, if later)'),
     validUntil: dateTime.optional().describe('mDocs are valid until then (wins over expiresIn)'),
     branding: brandingSchema.optional(),
-    includeStatus: z
-      .boolean()
-      .optional()
-      .refine((include) => !include, { message: 'status lists for mDocs are not available yet: leave includeStatus out or false' })
-      .describe('MATTR VII: status list entries for revocation; only false is accepted so far'),
+    ...statusOptionsInput,
   })
   .superRefine((input, ctx) => {
     for (const problem of validityProblems(input, new Date())) ctx.addIssue({ code: 'custom', path: [problem.path], message: problem.message });
@@ -68,6 +67,7 @@ export const configurationSchema = z
     validFrom: z.iso.datetime().optional(),
     validUntil: z.iso.datetime().optional(),
     branding: brandingSchema.optional(),
+    ...statusOptionsOutput,
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
@@ -85,6 +85,7 @@ export const msoMdoc: CredentialFormat = {
   configurationInput: configurationInputSchema,
   configurationOutput: configurationSchema,
   draft13Formats: [MSO_MDOC],
+  statusListKind: 'cwt',
 
   // Draft 13 Appendix A.2.5: `format` and `doctype`.
   namedByDraft13Request: (request, configuration) => request.doctype === configuration.type,
@@ -140,16 +141,26 @@ export const msoMdoc: CredentialFormat = {
       if (!nameSpaces.has(namespace)) nameSpaces.set(namespace, new Map());
       nameSpaces.get(namespace)!.set(element, value);
     }
-    return holders.map((holder): IssuedCredential => {
+    const statuses = await deps.statusReferences({ reference: signer.reference, expiresAt: signer.notAfter }, holders.length);
+    return holders.map((holder, index): IssuedCredential => {
+      const status = statuses?.[index];
       const issuerSigned = signIssuerSigned({
         docType: configuration.type,
         nameSpaces,
         deviceKey: { x: holder.jwk.x!, y: holder.jwk.y! },
         signer: { privateKey: signer.privateKey, certificate: signer.certificate },
         ...validity,
+        ...(status && { status: statusClaim(status) }),
       });
       // OID4VCI 1.0 Appendix A.2.4: the credential is base64url of the IssuerSigned CBOR.
-      return { credential: issuerSigned.toString('base64url'), holderKeyThumbprint: holder.thumbprint, issuerKid: signer.reference, expiresAt: validity.validUntil };
+      return {
+        credential: issuerSigned.toString('base64url'),
+        holderKeyThumbprint: holder.thumbprint,
+        issuerKid: signer.reference,
+        validFrom: validity.validFrom,
+        expiresAt: validity.validUntil,
+        ...(status && { status }),
+      };
     });
   },
 };

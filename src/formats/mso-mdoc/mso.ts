@@ -1,16 +1,13 @@
-import { createHash, randomBytes, randomInt, sign, type KeyObject } from 'node:crypto';
-import { COSE_ALG_ES256 } from '../../protocol.js';
-import { Tag, cborEncode, encodedCbor, tdate } from './cbor.js';
+import { createHash, randomBytes, randomInt, type KeyObject } from 'node:crypto';
+import { Tag, cborEncode, encodedCbor } from '../../crypto/cbor.js';
+import { COSE_HEADER, coseSign1 } from '../../crypto/cose.js';
+import { tdate } from './cbor.js';
 
 // ISO/IEC 18013-5 §9.1.2: an mDoc as an issuer hands it over (IssuerSigned), with its Mobile Security
 // Object signed by the document signer. Built by hand over cbor-x so that every byte is known: the
 // structures are small, and no library at hand could add what the MSO may hold (status) or let us
 // choose digest ids and randoms.
 
-/** COSE header label x5chain (RFC 9360 §2). */
-const X5CHAIN = 33;
-/** COSE header label alg (RFC 9052 §3.1). */
-const ALG = 1;
 /** The random of each IssuerSignedItem: at least 16 bytes (§9.1.2.5). */
 const RANDOM_BYTES = 32;
 /** Digest ids are drawn below 2^31: some verifiers read them as signed 32-bit integers. */
@@ -31,6 +28,8 @@ export interface MdocToSign {
   signed: Date;
   validFrom: Date;
   validUntil: Date;
+  /** draft-ietf-oauth-status-list §6.3: `{ status_list: { idx, uri } }` in the MSO. */
+  status?: { status_list: { idx: number; uri: string } };
 }
 
 /** COSE_Key (RFC 9053 §7.1.1) of a P-256 public key: kty EC2, crv P-256, x, y. */
@@ -99,12 +98,15 @@ export function signIssuerSigned(mdoc: MdocToSign): Buffer {
       ]),
     ],
   ]);
-  const protectedHeader = cborEncode(new Map([[ALG, COSE_ALG_ES256]]));
-  const payload = cborEncode(encodedCbor(mso));
-  // RFC 9052 §4.4: Sig_structure = ["Signature1", protected, external_aad, payload]; ECDSA as r‖s.
-  const toBeSigned = cborEncode(['Signature1', protectedHeader, Buffer.alloc(0), payload]);
-  const signature = sign('sha256', toBeSigned, { key: mdoc.signer.privateKey, dsaEncoding: 'ieee-p1363' });
-  const issuerAuth = [protectedHeader, new Map([[X5CHAIN, Buffer.from(mdoc.signer.certificate)]]), payload, signature];
+  if (mdoc.status) {
+    const { idx, uri } = mdoc.status.status_list;
+    mso.set('status', new Map([['status_list', new Map<string, unknown>([['idx', idx], ['uri', uri]])]]));
+  }
+  const issuerAuth = coseSign1({
+    payload: cborEncode(encodedCbor(mso)),
+    privateKey: mdoc.signer.privateKey,
+    unprotectedHeader: new Map([[COSE_HEADER.x5chain, Buffer.from(mdoc.signer.certificate)]]),
+  });
   return cborEncode(
     new Map<string, unknown>([
       ['nameSpaces', nameSpaces],

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import type { App } from '../context.js';
+import { OAuthError } from '../errors/oauth.js';
+import { oauthErrorSchema } from '../errors/render.js';
+import { STATUS_LIST_PATHS, type StatusListKind } from '../protocol.js';
+import { STATUS_LIST_MEDIA_TYPES } from './tokens.js';
+import { statusListDistribution, statusListToken } from './use-cases.js';
+
+const tags = ['Token Status Lists'];
+
+/** Whether an Accept header lets `mediaType` be sent (no header: anything). */
+function accepts(accept: string | undefined, mediaType: string): boolean {
+  if (!accept) return true;
+  const [type] = mediaType.split('/');
+  return accept
+    .split(',')
+    .map((range) => range.split(';')[0]!.trim().toLowerCase())
+    .some((range) => range === mediaType || range === `${type}/*` || range === '*/*');
+}
+
+/**
+ * The Status List Tokens and their aggregation (draft-ietf-oauth-status-list §8, §9), public (no
+ * authentication), readable from any origin; registered inside the wallet-facing scope, under
+ * PUBLIC_URL's path, where the credentials' `status.status_list.uri` points.
+ */
+export async function statusListRoutes(app: App) {
+  const { ttlSeconds } = app.ctx.config.statusLists;
+  for (const kind of Object.keys(STATUS_LIST_PATHS) as StatusListKind[]) {
+    const mediaType = STATUS_LIST_MEDIA_TYPES[kind];
+    const credentials = kind === 'jwt' ? 'SD-JWT VCs' : 'mDocs';
+
+    app.get(
+      `${STATUS_LIST_PATHS[kind]}/:id/token`,
+      {
+        config: { crossOrigin: 'public' },
+        schema: {
+          tags,
+          summary: `A Status List Token of ${credentials} (${mediaType}); conditional requests answer 304`,
+          params: z.object({ id: z.uuid() }),
+          produces: [mediaType],
+          response: { 200: z.unknown().describe(kind === 'jwt' ? 'The JWT (compact serialisation)' : 'The CWT (binary COSE_Sign1_Tagged)'), 304: z.null().describe('Not modified: the copy the client holds is current'), 404: oauthErrorSchema, 406: oauthErrorSchema },
+        },
+      },
+      async (request, reply) => {
+        const token = await statusListToken(app.ctx, request.params.id);
+        if (!token || token.kind !== kind) throw new OAuthError('invalid_request', 'There is no such status list', 404);
+        if (!accepts(request.headers.accept, token.mediaType)) throw new OAuthError('invalid_request', `This status list is served as ${token.mediaType} only`, 406);
+        // §14.5: verifiers cache for the token's ttl (its claims win over these headers); never past its exp.
+        const maxAge = Math.max(0, Math.min(ttlSeconds, Math.floor((token.expiresAt.getTime() - Date.now()) / 1000)));
+        reply
+          .header('etag', token.etag)
+          .header('last-modified', token.issuedAt.toUTCString())
+          .header('cache-control', `public, max-age=${maxAge}`)
+          .header('vary', 'accept');
+        const since = request.headers['if-modified-since'];
+        const notModified = request.headers['if-none-match'] ? request.headers['if-none-match'] === token.etag : since !== undefined && Date.parse(since) >= token.issuedAt.getTime();
+        if (notModified) return reply.status(304).send(null);
+        return reply.type(token.mediaType).send(token.bytes);
+      },
+    );
+
+    app.get(
+      `${STATUS_LIST_PATHS[kind]}/distribution`,
+      {
+        config: { crossOrigin: 'public' },
+        schema: {
+          tags,
+          summary: `The Status List Aggregation of ${credentials} (§9; MATTR VII's distribution): the URIs of every list still signed`,
+          response: { 200: z.object({ status_lists: z.array(z.string()) }).meta({ id: 'StatusListAggregation' }) },
+        },
+      },
+      async (_request, reply) => reply.header('cache-control', 'public, max-age=60').send(await statusListDistribution(app.ctx, kind)),
+    );
+  }
+}

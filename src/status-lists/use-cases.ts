@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import type { AppContext } from '../context.js';
+import type { StatusReference } from '../formats/format.js';
+import { documentSignerById } from '../iacas/signer.js';
+import { loadKeyByKid } from '../keys/signing-key.js';
+import { STATUS_LIST_PATHS, type StatusListKind } from '../protocol.js';
+import { compressedStatusList, type StatusBits } from './encoding.js';
+import { allocateEntries, findStatusList, listCurrentStatusLists, listSetEntries, saveToken, type StatusListRow } from './store.js';
+import { STATUS_LIST_MEDIA_TYPES, signCwtStatusList, signJwtStatusList, type StatusListContent } from './tokens.js';
+
+
+/** The URI of a list's token, and of the aggregation of its kind (§9): under PUBLIC_URL, like every public document. */
+export const statusListUri = (config: AppContext['config'], kind: StatusListKind, listId: string) => `${config.publicUrl}${STATUS_LIST_PATHS[kind]}/${listId}/token`;
+export const aggregationUri = (config: AppContext['config'], kind: StatusListKind) => `${config.publicUrl}${STATUS_LIST_PATHS[kind]}/distribution`;
+
+/**
+ * `count` fresh entries for credentials about to be signed by `signer` (one each: never shared,
+ * never used again). Handed out before signing, since the credentials carry them: an issuance that
+ * then fails leaves its entries unused, valid forever, indistinguishable from the others.
+ */
+export async function allocateStatusReferences(
+  deps: Pick<AppContext, 'pool' | 'config'>,
+  request: { kind: StatusListKind; signer: string; signerExpiresAt: Date | null; bits: StatusBits; count: number },
+): Promise<StatusReference[]> {
+  const entries = await allocateEntries(deps.pool, { ...request, size: deps.config.statusLists.size });
+  return entries.map((entry) => ({ ...entry, uri: statusListUri(deps.config, request.kind, entry.listId) }));
+}
+
+/** A signed Status List Token as served: the same bytes from every instance until the list changes. */
+export interface ServedStatusList {
+  kind: StatusListKind;
+  mediaType: string;
+  bytes: Buffer;
+  etag: string;
+  issuedAt: Date;
+  expiresAt: Date;
+}
+
+type Deps = Pick<AppContext, 'config' | 'db' | 'secrets' | 'caches'>;
+
+const served = (row: Pick<StatusListRow, 'kind'>, token: { bytes: Buffer; issuedAt: Date; expiresAt: Date }): ServedStatusList => ({
+  kind: row.kind,
+  mediaType: STATUS_LIST_MEDIA_TYPES[row.kind],
+  bytes: token.bytes,
+  etag: `"${createHash('sha256').update(token.bytes).digest('base64url').slice(0, 27)}"`,
+  issuedAt: token.issuedAt,
+  expiresAt: token.expiresAt,
+});
+
+/**
+ * The token of a list (§8.1), or undefined when there is no such list or nothing can sign it any
+ * more. A token is signed after a change of the list, or once less than a `ttl` of it is left, and
+ * kept in the database so that every instance serves it; each instance keeps a copy, dropped when a
+ * change is announced. A change is therefore on the next fetch from any instance.
+ */
+export async function statusListToken(deps: Deps, listId: string): Promise<ServedStatusList | undefined> {
+  const { ttlSeconds } = deps.config.statusLists;
+  const fresh = (token: { expiresAt: Date }) => token.expiresAt.getTime() - Date.now() > ttlSeconds * 1000;
+  return deps.caches.statusListTokens.get(
+    listId,
+    async () => {
+      const row = await findStatusList(deps.db, listId);
+      if (!row) return undefined;
+      if (row.token && row.token_version === row.version && fresh({ expiresAt: row.token_expires_at! })) {
+        return served(row, { bytes: row.token, issuedAt: row.token_issued_at!, expiresAt: row.token_expires_at! });
+      }
+      const token = await signStatusList(deps, row);
+      if (token) await saveToken(deps.db, row.id, { ...token, version: row.version });
+      return token && served(row, token);
+    },
+    fresh,
+  );
+}
+
+async function signStatusList(deps: Deps, row: StatusListRow): Promise<{ bytes: Buffer; issuedAt: Date; expiresAt: Date } | undefined> {
+  const { config } = deps;
+  const issuedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+  const compressed = compressedStatusList(row.size, row.bits, await listSetEntries(deps.db, row.id));
+  const content = (expiresAt: Date): StatusListContent => ({
+    uri: statusListUri(config, row.kind, row.id),
+    bits: row.bits,
+    list: compressed,
+    aggregationUri: aggregationUri(config, row.kind),
+    issuedAt,
+    expiresAt,
+    ttlSeconds: config.statusLists.ttlSeconds,
+  });
+  const wanted = new Date(issuedAt.getTime() + config.statusLists.expiresInSeconds * 1000);
+  if (row.kind === 'jwt') {
+    const key = await loadKeyByKid(deps, row.signer);
+    if (!key) return undefined;
+    return { bytes: Buffer.from(await signJwtStatusList(content(wanted), key)), issuedAt, expiresAt: wanted };
+  }
+  const signer = await documentSignerById(deps, row.signer.replace(/^mdoc-ds:/, ''));
+  // A token never outlives its signer's certificate (nor, so, the mDocs it signed).
+  if (!signer || signer.notAfter <= issuedAt) return undefined;
+  const expiresAt = new Date(Math.min(wanted.getTime(), signer.notAfter.getTime()));
+  return { bytes: signCwtStatusList(content(expiresAt), signer), issuedAt, expiresAt };
+}
+
+/** §9: the URIs of the lists of a kind whose signer can still sign them (MATTR VII's distribution shape). */
+export async function statusListDistribution(deps: Pick<AppContext, 'config' | 'db'>, kind: StatusListKind): Promise<{ status_lists: string[] }> {
+  return { status_lists: (await listCurrentStatusLists(deps.db, kind)).map((id) => statusListUri(deps.config, kind, id)) };
+}
