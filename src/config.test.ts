@@ -33,6 +33,22 @@ describe('loadConfig', () => {
     }
   });
 
+  it('refuses production without DATABASE_URL (the embedded database would keep data in the container), in one line', () => {
+    const production = { NODE_ENV: 'production', SECRET: 's'.repeat(40), PUBLIC_URL: 'https://issuer.example.com' };
+    expect(() => loadConfig(production)).toThrow(/^Invalid configuration: DATABASE_URL is required when NODE_ENV=production[^\n]*$/);
+    expect(loadConfig({ ...production, DATABASE_URL: 'postgres://vci@db/vci' }).databaseUrl).toBe('postgres://vci@db/vci');
+    expect(loadConfig({}).databaseUrl).toBeUndefined();
+  });
+
+  it('accepts SECRET_PREVIOUS only beside a SECRET that differs from it', () => {
+    const [a, b] = ['a'.repeat(32), 'b'.repeat(32)];
+    expect(loadConfig({ SECRET: b, SECRET_PREVIOUS: a })).toMatchObject({ secret: b, previousSecret: a });
+    expect(loadConfig({ SECRET: b }).previousSecret).toBeUndefined();
+    expect(() => loadConfig({ SECRET_PREVIOUS: a })).toThrow(/^Invalid configuration: SECRET_PREVIOUS needs a SECRET/);
+    expect(() => loadConfig({ SECRET: a, SECRET_PREVIOUS: a })).toThrow(/^Invalid configuration: SECRET_PREVIOUS .*must differ/);
+    expect(() => loadConfig({ SECRET: b, SECRET_PREVIOUS: 'short' })).toThrow(/^Invalid configuration: SECRET_PREVIOUS must be at least 32 characters$/);
+  });
+
   it('every variable it reads is documented in README.md\'s configuration table, and nothing else is', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     const documented = [...readme.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((match) => match[1]);

@@ -48,6 +48,7 @@ const envSchema = z.object({
   MIGRATE_ON_START: booleanFlag.default(true),
   ADMIN_API_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  SECRET_PREVIOUS: z.string().min(32, 'must be at least 32 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OFFER_DEFAULT_EXPIRES_IN_SECONDS: seconds(300, THIRTY_DAYS),
   OFFER_MAX_EXPIRES_IN_SECONDS: seconds(600, THIRTY_DAYS),
@@ -117,6 +118,8 @@ export interface Config {
   migrateOnStart: boolean;
   adminApiKey: string | undefined;
   secret: string | undefined;
+  /** While rotating SECRET: the secret before it, still accepted for what was stored under it. */
+  previousSecret: string | undefined;
   logLevel: Environment['LOG_LEVEL'];
   /**
    * `legacyCredentials`: offers also list the ids as `credentials`, for wallets of draft 11 and before.
@@ -182,9 +185,16 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (e.NODE_ENV === 'production' && !e.SECRET) {
     throw new ConfigError('Invalid configuration: SECRET is required when NODE_ENV=production');
   }
+  if (e.SECRET_PREVIOUS && (!e.SECRET || e.SECRET_PREVIOUS === e.SECRET)) {
+    throw new ConfigError('Invalid configuration: SECRET_PREVIOUS needs a SECRET of its own (the new secret) and must differ from it');
+  }
   // OID4VCI 1.0 §12.2.1, §12.2.4: the Credential Issuer Identifier is an https URL; wallets refuse others.
   if (e.NODE_ENV === 'production' && !e.PUBLIC_URL?.startsWith('https://')) {
     throw new ConfigError('Invalid configuration: PUBLIC_URL must be set to the https:// URL wallets reach the issuer at when NODE_ENV=production');
+  }
+  // The embedded PostgreSQL would keep the data in DATA_DIR: in a container, a layer that goes with it.
+  if (e.NODE_ENV === 'production' && !e.DATABASE_URL) {
+    throw new ConfigError('Invalid configuration: DATABASE_URL is required when NODE_ENV=production (the embedded PostgreSQL is for development only)');
   }
   return {
     env: e.NODE_ENV,
@@ -198,6 +208,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     migrateOnStart: e.MIGRATE_ON_START,
     adminApiKey: e.ADMIN_API_KEY,
     secret: e.SECRET,
+    previousSecret: e.SECRET_PREVIOUS,
     logLevel: e.LOG_LEVEL,
     offers: {
       defaultExpiresInSeconds: e.OFFER_DEFAULT_EXPIRES_IN_SECONDS,

@@ -87,7 +87,7 @@ describe('metadata', () => {
 
 describe('production settings', () => {
   it('refuse an http or missing PUBLIC_URL with one line (§12.2.1: the Credential Issuer Identifier is https)', () => {
-    const production = { NODE_ENV: 'production', SECRET: 's'.repeat(40) };
+    const production = { NODE_ENV: 'production', SECRET: 's'.repeat(40), DATABASE_URL: 'postgres://localhost/vci' };
     for (const env of [production, { ...production, PUBLIC_URL: 'http://issuer.example.com' }]) {
       expect(() => loadConfig(env)).toThrow(ConfigError);
       expect(() => loadConfig(env)).toThrow(/^Invalid configuration: PUBLIC_URL must be .*https/);
