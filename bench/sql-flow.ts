@@ -29,7 +29,7 @@ export async function sqlFlow(ctx: AppContext, input: { apiKey: string; configur
     codeHash: storedSecret.preAuthorizedCode(secrets, code),
     txCodeHash: null,
     maxAttempts: config.offers.txCodeMaxAttempts,
-    token: { id: randomUUID(), hash: storedSecret.accessToken(secrets, token), expiresInSeconds: 300, dpopJkt: null },
+    token: { id: randomUUID(), hash: storedSecret.accessToken(secrets, token), secretKeyId: secrets.keyId, expiresInSeconds: 300, dpopJkt: null },
     event: { kind: TOKEN_EVENTS.create, audit: { requestId: randomUUID(), actor: null } },
   });
   if (redeemed?.status !== 'redeemed') throw new Error('redemption failed');

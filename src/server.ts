@@ -4,12 +4,13 @@ import { bootstrapAdminKey } from './auth/api-keys.js';
 import { countActiveAdminKeys } from './auth/store.js';
 import { ConfigError, resolveSecret, type Config } from './config.js';
 import { createAppContext, type App, type AppContext } from './context.js';
-import { SecretKeys } from './crypto/secrets.js';
+import { SecretKeys, SecretUnknownError } from './crypto/secrets.js';
 import { connectDatabase } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { Invalidations } from './db/invalidation.js';
 import { migrate } from './db/migrate.js';
-import { ensureActiveKey } from './keys/issuer-keys.js';
+import { resealIacaKeys } from './iacas/use-cases.js';
+import { ensureActiveKey, resealIssuerKeys } from './keys/issuer-keys.js';
 import { startSweeper } from './retention/sweeper.js';
 
 export interface RunningIssuer {
@@ -33,7 +34,7 @@ export interface RunningIssuer {
  * only the listening (requests are then injected).
  */
 export async function startIssuer(config: Config, logger: Logger | false, options: { listen?: boolean } = {}): Promise<RunningIssuer> {
-  const secrets = new SecretKeys(await resolveSecret(config));
+  const secrets = new SecretKeys(await resolveSecret(config), config.previousSecret);
   let embedded: EmbeddedDatabase | undefined;
   if (!config.databaseUrl) {
     embedded = await startEmbeddedPostgres(config.dataDir, (line) => logger && logger.warn(line));
@@ -60,6 +61,14 @@ export async function startIssuer(config: Config, logger: Logger | false, option
       } else {
         adminKey = await bootstrapAdminKey({ db: database.db, secrets });
       }
+    }
+    // Private keys move to a rotated SECRET at once; one that neither secret opens stops the start here.
+    try {
+      const resealed = (await resealIssuerKeys({ db: database.db, secrets })) + (await resealIacaKeys({ db: database.db, secrets }));
+      if (resealed && logger) logger.info({ resealed }, 'private keys sealed again under the new SECRET');
+    } catch (error) {
+      if (!(error instanceof SecretUnknownError)) throw error;
+      throw new ConfigError(`Invalid configuration: a private key is ${error.message}; set SECRET_PREVIOUS to the secret it was sealed with`);
     }
     await ensureActiveKey({ db: database.db, secrets, config });
     await invalidations.start();

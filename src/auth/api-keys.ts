@@ -7,7 +7,7 @@ import { newRowId } from '../db/ids.js';
 import { notFound } from '../errors/domain.js';
 import { audited, type AuditContext, type EventKind } from '../events/audit.js';
 import type { Principal, Role } from './roles.js';
-import { API_KEY_TOPIC, countApiKeys, findActiveApiKey, insertApiKey, listApiKeys as listApiKeyRows, revokeApiKey as revokeApiKeyRow, type ApiKeyRow } from './store.js';
+import { API_KEY_TOPIC, countApiKeys, findActiveApiKey, insertApiKey, rehashApiKey, listApiKeys as listApiKeyRows, revokeApiKey as revokeApiKeyRow, type ApiKeyRow } from './store.js';
 
 export const ENV_ADMIN_KEY_ID = 'env:ADMIN_API_KEY';
 
@@ -26,6 +26,9 @@ export function generateApiKey(): string {
  * ADMIN_API_KEY, which is always an admin. Only valid keys of other roles are cached: an unknown key
  * and a stored admin key always ask the database, so a revoked admin key stops working at once on
  * every instance, whatever the state of its cache invalidation.
+ *
+ * While SECRET is rotated, a key stored under SECRET_PREVIOUS is found by its hash under that, and
+ * hashed again under SECRET: keys move to the new secret as they are used.
  */
 export async function authenticateApiKey(
   ctx: Pick<AppContext, 'db' | 'secrets' | 'caches'>,
@@ -37,8 +40,11 @@ export async function authenticateApiKey(
   return ctx.caches.apiKeys.get(
     hash.toString('base64'),
     async () => {
-      const row = await findActiveApiKey(ctx.db, hash);
-      return row && { keyId: row.id, role: row.role };
+      const previous = ctx.secrets.previous;
+      const row = await findActiveApiKey(ctx.db, previous ? [hash, storedSecret.apiKey(previous, presented)] : [hash]);
+      if (!row) return undefined;
+      if (row.secret_key_id !== ctx.secrets.keyId) await rehashApiKey(ctx.db, row.id, row.key_hash, { keyHash: hash, secretKeyId: ctx.secrets.keyId });
+      return { keyId: row.id, role: row.role };
     },
     (principal) => principal.role !== 'admin',
   );
@@ -48,7 +54,7 @@ export async function authenticateApiKey(
 export async function createApiKey(ctx: AppContext, audit: AuditContext, input: { name: string; role: Role }): Promise<{ row: ApiKeyRow; key: string }> {
   const key = generateApiKey();
   return audited(ctx, audit, API_KEY_EVENTS.create, async (trx) => {
-    const row = await insertApiKey(trx, { id: newRowId(), ...input, keyHash: storedSecret.apiKey(ctx.secrets, key) });
+    const row = await insertApiKey(trx, { id: newRowId(), ...input, keyHash: storedSecret.apiKey(ctx.secrets, key), secretKeyId: ctx.secrets.keyId });
     return { result: { row, key }, data: { apiKeyId: row.id, role: row.role } };
   });
 }
@@ -75,7 +81,7 @@ export async function bootstrapAdminKey(ctx: { db: Db; secrets: AppContext['secr
     await sql`SELECT pg_advisory_xact_lock(7411902362)`.execute(trx);
     const existing = await trx.selectFrom('api_keys').select('id').limit(1).executeTakeFirst();
     if (existing) return false;
-    await insertApiKey(trx, { id: newRowId(), name, role: 'admin' satisfies Role, keyHash: storedSecret.apiKey(ctx.secrets, key) });
+    await insertApiKey(trx, { id: newRowId(), name, role: 'admin' satisfies Role, keyHash: storedSecret.apiKey(ctx.secrets, key), secretKeyId: ctx.secrets.keyId });
     return true;
   });
   return created ? key : undefined;

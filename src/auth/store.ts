@@ -13,21 +13,34 @@ export interface ApiKeyRow {
   revoked_at: Date | null;
 }
 
-export async function insertApiKey(db: Db | Tx, key: { id: string; name: string; role: Role; keyHash: Buffer }): Promise<ApiKeyRow> {
+export async function insertApiKey(db: Db | Tx, key: { id: string; name: string; role: Role; keyHash: Buffer; secretKeyId: string }): Promise<ApiKeyRow> {
   return (await db
     .insertInto('api_keys')
-    .values({ id: key.id, name: key.name, role: key.role, key_hash: key.keyHash, revoked_at: null })
+    .values({ id: key.id, name: key.name, role: key.role, key_hash: key.keyHash, secret_key_id: key.secretKeyId, revoked_at: null })
     .returning(['id', 'seq', 'name', 'role', 'created_at', 'revoked_at'])
     .executeTakeFirstOrThrow()) as ApiKeyRow;
 }
 
-export async function findActiveApiKey(db: Db, keyHash: Buffer): Promise<{ id: string; role: Role } | undefined> {
+export interface ActiveApiKey {
+  id: string;
+  role: Role;
+  key_hash: Buffer;
+  secret_key_id: string | null;
+}
+
+/** The active key whose hash is one of `keyHashes` (the presented key's, under each secret). */
+export async function findActiveApiKey(db: Db, keyHashes: Buffer[]): Promise<ActiveApiKey | undefined> {
   return (await db
     .selectFrom('api_keys')
-    .select(['id', 'role'])
-    .where('key_hash', '=', keyHash)
+    .select(['id', 'role', 'key_hash', 'secret_key_id'])
+    .where('key_hash', 'in', keyHashes)
     .where('revoked_at', 'is', null)
-    .executeTakeFirst()) as { id: string; role: Role } | undefined;
+    .executeTakeFirst()) as ActiveApiKey | undefined;
+}
+
+/** Replaces a key's hash with one under the current SECRET, unless another instance did first. */
+export async function rehashApiKey(db: Db, id: string, from: Buffer, to: { keyHash: Buffer; secretKeyId: string }): Promise<void> {
+  await db.updateTable('api_keys').set({ key_hash: to.keyHash, secret_key_id: to.secretKeyId }).where('id', '=', id).where('key_hash', '=', from).execute();
 }
 
 export async function listApiKeys(db: Db, page: { limit: number; beforeSeq?: string }): Promise<ApiKeyRow[]> {

@@ -28,7 +28,9 @@ export function checkNonce(secrets: SecretKeys, nonce: unknown, now = Date.now()
   const parts = nonce.split('.');
   if (parts.length !== 3 || !/^\d{1,12}$/.test(parts[0]!)) return { valid: false, missing: false, reason: `the ${name} was not issued by this issuer` };
   const body = `${parts[0]}.${parts[1]}`;
-  if (!constantTimeEqual(Buffer.from(parts[2]!), Buffer.from(secrets.mac(macInput(purpose, body)).toString('base64url')))) {
+  const presented = Buffer.from(parts[2]!);
+  // Under SECRET, or (issued before it was rotated) SECRET_PREVIOUS: a second MAC only then.
+  if (!secrets.all.some((keys) => constantTimeEqual(presented, Buffer.from(keys.mac(macInput(purpose, body)).toString('base64url'))))) {
     return { valid: false, missing: false, reason: `the ${name} was not issued by this issuer` };
   }
   const expiresAt = new Date(Number(parts[0]) * 1000);

@@ -12,6 +12,8 @@ export interface Database {
     name: string;
     role: string;
     key_hash: Buffer;
+    /** The SECRET key id of key_hash; null: from before key ids. */
+    secret_key_id: string | null;
     created_at: Generated<Date>;
     revoked_at: Date | null;
   };
@@ -63,6 +65,8 @@ export interface Database {
     created_at: Generated<Date>;
     redeemed_at: Date | null;
     reference_hash: Buffer | null;
+    /** The SECRET key id of its hashes (and of the derived reference and code); null: from before key ids. */
+    secret_key_id: string | null;
     tx_code: Json<Record<string, unknown> | null> | null;
   };
   access_tokens: {
@@ -75,6 +79,7 @@ export interface Database {
     revoked_at: Date | null;
     created_at: Generated<Date>;
     dpop_jkt: string | null;
+    secret_key_id: string | null;
   };
   used_dpop_proofs: {
     proof_hash: Buffer;

@@ -225,3 +225,18 @@ export async function listSigningCandidates(db: Db | Tx): Promise<{ iacas: Signi
     .execute();
   return { iacas: activeIacas, signers: candidates as SigningCandidate[] };
 }
+
+/** Every managed IACA's and document signer's sealed private key (for sealing them again under a new SECRET). */
+export async function listSealedIacaKeys(db: Db): Promise<{ table: 'iacas' | 'document_signers'; id: string; private_key: Buffer }[]> {
+  const iacaKeys = await db.selectFrom('iacas').select(['id', 'private_key']).where('private_key', 'is not', null).execute();
+  const signerKeys = await db.selectFrom('document_signers').select(['id', 'private_key']).execute();
+  return [
+    ...iacaKeys.map((row) => ({ table: 'iacas' as const, id: row.id, private_key: row.private_key! })),
+    ...signerKeys.map((row) => ({ table: 'document_signers' as const, id: row.id, private_key: row.private_key })),
+  ];
+}
+
+/** Replaces a sealed private key, unless it changed since it was read. */
+export async function replaceSealedIacaKey(db: Db, key: { table: 'iacas' | 'document_signers'; id: string }, from: Buffer, to: Buffer): Promise<void> {
+  await db.updateTable(key.table).set({ private_key: to }).where('id', '=', key.id).where('private_key', '=', from).execute();
+}

@@ -1,8 +1,8 @@
 import { createPublicKey } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { AppContext } from '../context.js';
-import { constantTimeEqual, type SecretKeys } from '../crypto/secrets.js';
-import type { Tx } from '../db/database.js';
+import { constantTimeEqual, resealPrivateKeys, type SecretKeys } from '../crypto/secrets.js';
+import type { Db, Tx } from '../db/database.js';
 import { newRowId } from '../db/ids.js';
 import { conflict, invalidInput, notFound } from '../errors/domain.js';
 import { audited, type AuditContext, type EventKind } from '../events/audit.js';
@@ -45,7 +45,9 @@ import {
   listDocumentSigners as listSignerRows,
   listIacas as listIacaRows,
   listRevocations,
+  listSealedIacaKeys,
   lockIacas,
+  replaceSealedIacaKey,
   revokeDocumentSigner as revokeSignerRow,
   setIacaActive,
   updateDocumentSigner as updateSignerRow,
@@ -349,4 +351,9 @@ export async function revokeDocumentSigner(ctx: Deps, audit: AuditContext, id: s
     const revocationDate = revoked.revoked_at!.toISOString();
     return { result: { revoked: true as const, revocationDate }, data: { documentSignerId: id, iacaId: row.iaca_id, revocationDate }, changed: CHANGED };
   });
+}
+
+/** After SECRET was rotated: IACA and document signer keys sealed under SECRET_PREVIOUS are sealed again under SECRET. Throws SecretUnknownError for one neither opens. */
+export async function resealIacaKeys(deps: { db: Db; secrets: SecretKeys }): Promise<number> {
+  return resealPrivateKeys(deps.secrets, await listSealedIacaKeys(deps.db), (row, sealed) => replaceSealedIacaKey(deps.db, row, row.private_key, sealed));
 }

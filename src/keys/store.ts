@@ -100,3 +100,13 @@ export async function listPublishedKeys(db: Db | Tx): Promise<IssuerKeyPublicRow
     .orderBy('k.kid')
     .execute()) as IssuerKeyPublicRow[];
 }
+
+/** Every issuer key's sealed private key (for sealing them again under a new SECRET). */
+export async function listSealedIssuerKeys(db: Db): Promise<{ kid: string; private_key: Buffer }[]> {
+  return db.selectFrom('issuer_keys').select(['kid', 'private_key']).execute();
+}
+
+/** Replaces a sealed private key, unless it changed since it was read. */
+export async function replaceSealedIssuerKey(db: Db, kid: string, from: Buffer, to: Buffer): Promise<void> {
+  await db.updateTable('issuer_keys').set({ private_key: to }).where('kid', '=', kid).where('private_key', '=', from).execute();
+}

@@ -7,7 +7,7 @@ export interface RedemptionAttempt {
   txCodeHash: Buffer | null;
   maxAttempts: number;
   /** `dpopJkt`: the token is DPoP-bound to this key thumbprint (RFC 9449 §6). */
-  token: { id: string; hash: Buffer; expiresInSeconds: number; dpopJkt: string | null };
+  token: { id: string; hash: Buffer; secretKeyId: string; expiresInSeconds: number; dpopJkt: string | null };
   event: { kind: EventKind; audit: AuditContext };
 }
 
@@ -43,8 +43,8 @@ export async function redeemPreAuthorizedCode(pool: pg.Pool, attempt: Redemption
           AND (tx_code_hash IS NULL) = ($2::bytea IS NULL)
         RETURNING id, status, configuration_ids, user_id, failed_attempts
       ), token AS (
-        INSERT INTO access_tokens (id, token_hash, offer_id, configuration_ids, expires_at, dpop_jkt)
-        SELECT $4, $5, id, configuration_ids, now() + make_interval(secs => $6), $10 FROM redeemed WHERE status = 'redeemed'
+        INSERT INTO access_tokens (id, token_hash, offer_id, configuration_ids, expires_at, dpop_jkt, secret_key_id)
+        SELECT $4, $5, id, configuration_ids, now() + make_interval(secs => $6), $10, $11 FROM redeemed WHERE status = 'redeemed'
       ), logged AS (
         SELECT record_events($8, $9, $7, NULL,
           CASE WHEN r.status = 'redeemed' THEN 'SUCCESS' ELSE 'FAIL' END,
@@ -65,6 +65,7 @@ export async function redeemPreAuthorizedCode(pool: pg.Pool, attempt: Redemption
       attempt.event.kind.type,
       attempt.event.kind.category,
       attempt.token.dpopJkt,
+      attempt.token.secretKeyId,
     ],
   });
   return rows[0];

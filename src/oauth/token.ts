@@ -66,16 +66,19 @@ export async function exchangePreAuthorizedCode(
   const dpopJkt = await dpopBinding(ctx, dpopProof);
 
   const { secrets, config } = ctx;
-  const codeHash = storedSecret.preAuthorizedCode(secrets, code);
   const accessToken = randomSecret(32);
-  const txCodeHash = txCode === undefined ? null : storedSecret.transactionCode(secrets, code, txCode);
-  const redeemed = await redeemPreAuthorizedCode(ctx.pool, {
-    codeHash,
-    txCodeHash,
-    maxAttempts: config.offers.txCodeMaxAttempts,
-    token: { id: newRowId(), hash: storedSecret.accessToken(secrets, accessToken), expiresInSeconds: config.oauth.accessTokenExpiresInSeconds, dpopJkt },
-    event: { kind: TOKEN_EVENTS.create, audit },
-  });
+  const token = { id: newRowId(), hash: storedSecret.accessToken(secrets, accessToken), secretKeyId: secrets.keyId, expiresInSeconds: config.oauth.accessTokenExpiresInSeconds, dpopJkt };
+  // The code's and the transaction code's hashes under each secret, the current one first: an offer
+  // made before SECRET was rotated is found under SECRET_PREVIOUS (the second try costs only then).
+  const hashes = secrets.all.map((keys) => ({
+    codeHash: storedSecret.preAuthorizedCode(keys, code),
+    txCodeHash: txCode === undefined ? null : storedSecret.transactionCode(keys, code, txCode),
+  }));
+  let redeemed;
+  for (const { codeHash, txCodeHash } of hashes) {
+    redeemed = await redeemPreAuthorizedCode(ctx.pool, { codeHash, txCodeHash, maxAttempts: config.offers.txCodeMaxAttempts, token, event: { kind: TOKEN_EVENTS.create, audit } });
+    if (redeemed) break;
+  }
 
   if (redeemed?.status === 'redeemed') {
     // Draft 13 wallets take the c_nonce from here; 1.0 wallets call the nonce endpoint.
@@ -96,7 +99,8 @@ export async function exchangePreAuthorizedCode(
     );
   }
 
-  const offer = await findOfferByCode(ctx.pool, codeHash, txCodeHash);
+  let offer;
+  for (const { codeHash, txCodeHash } of hashes) if ((offer = await findOfferByCode(ctx.pool, codeHash, txCodeHash))) break;
   if (!offer) throw skipFailureEvent(new OAuthError('invalid_grant', 'Unknown pre-authorized code'), 'names nothing that exists');
   switch (offer.status) {
     case 'redeemed': {

@@ -28,6 +28,8 @@ export interface NewOffer {
   id: string;
   codeHash: Buffer;
   txCodeHash: Buffer | null;
+  /** The SECRET key id the hashes (and, by reference, the reference and code) were made with. */
+  secretKeyId: string;
   userId: string;
   configurationIds: string[];
   /** The merged claims snapshot the credentials will be issued from. */
@@ -53,9 +55,9 @@ async function insertOffers(pool: pg.Pool, offers: NewOffer[]): Promise<boolean[
       WITH input AS (
         SELECT * FROM unnest($1::uuid[], $2::bytea[], $3::bytea[], $4::uuid[], $5::text[], $6::jsonb[], $7::timestamptz[],
                              $8::text[], $9::jsonb[], $10::text[], $11::text[], $12::text[], $13::text[], $14::jsonb[],
-                             $15::bytea[], $16::jsonb[])
+                             $15::bytea[], $16::jsonb[], $17::text[])
           AS t(id, code_hash, tx_code_hash, user_id, configuration_ids, claims, expires_at,
-               user_action, user_claims, event_type, event_category, request_id, actor, event_data, reference_hash, tx_code)
+               user_action, user_claims, event_type, event_category, request_id, actor, event_data, reference_hash, tx_code, secret_key_id)
       ), locked AS (
         SELECT id FROM credential_configurations
         WHERE id = ANY (ARRAY(SELECT unnest(configuration_ids::uuid[]) FROM input)) FOR KEY SHARE
@@ -68,8 +70,8 @@ async function insertOffers(pool: pg.Pool, offers: NewOffer[]): Promise<boolean[
         UPDATE users SET claims = users.claims || accepted.user_claims, updated_at = now()
         FROM accepted WHERE users.id = accepted.user_id AND accepted.user_action = 'merge'
       ), offer AS (
-        INSERT INTO offers (id, code_hash, tx_code_hash, user_id, configuration_ids, claims, expires_at, reference_hash, tx_code)
-        SELECT id, code_hash, tx_code_hash, user_id, configuration_ids::uuid[], claims, expires_at, reference_hash, tx_code FROM accepted
+        INSERT INTO offers (id, code_hash, tx_code_hash, user_id, configuration_ids, claims, expires_at, reference_hash, tx_code, secret_key_id)
+        SELECT id, code_hash, tx_code_hash, user_id, configuration_ids::uuid[], claims, expires_at, reference_hash, tx_code, secret_key_id FROM accepted
         RETURNING id
       )
       SELECT offer.id, record_events(event_type, event_category, request_id, actor, 'SUCCESS', event_data)
@@ -91,6 +93,7 @@ async function insertOffers(pool: pg.Pool, offers: NewOffer[]): Promise<boolean[
       offers.map((offer) => JSON.stringify(offer.event.data)),
       offers.map((offer) => offer.reference?.hash ?? null),
       offers.map((offer) => (offer.reference?.txCode ? JSON.stringify(offer.reference.txCode) : null)),
+      offers.map((offer) => offer.secretKeyId),
     ],
   });
   const written = new Set(rows.map((row) => row.id));
@@ -154,8 +157,7 @@ export async function findLiveOfferByReference(pool: pg.Pool, referenceHash: Buf
   return rows[0];
 }
 
-/** Whether an offer was made by reference (its URL can be made again). */
-export async function isOfferByReference(db: Db, id: string): Promise<boolean | undefined> {
-  const row = await db.selectFrom('offers').select('reference_hash').where('id', '=', id).executeTakeFirst();
-  return row && row.reference_hash !== null;
+/** How an offer's URL can be made again: its reference's hash (null: made by value) and the SECRET key id it was made with. */
+export async function findOfferReference(db: Db, id: string): Promise<{ reference_hash: Buffer | null; secret_key_id: string | null } | undefined> {
+  return db.selectFrom('offers').select(['reference_hash', 'secret_key_id']).where('id', '=', id).executeTakeFirst();
 }

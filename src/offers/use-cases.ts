@@ -11,7 +11,7 @@ import { formatOf } from '../formats/index.js';
 import { getUser } from '../users/store.js';
 import { credentialOffer, offerUri, qrCode, qrCodeDataUri, type QrCodeFormat, type TxCodeDescription } from './offer-uri.js';
 import type { CreateOfferInput, Offer, OfferStatus } from './schemas.js';
-import { findLiveOfferByReference, getOffer as findOffer, isOfferByReference, listOffers as listRows, revokeOffer as revokeRow } from './store.js';
+import { findLiveOfferByReference, findOfferReference, getOffer as findOffer, listOffers as listRows, revokeOffer as revokeRow } from './store.js';
 
 export const OFFER_EVENTS = {
   create: { type: 'OPENID_PRE_AUTHORIZED_OFFER_CREATE', category: 'OpenId' },
@@ -88,6 +88,7 @@ export async function createOffer(ctx: AppContext, audit: AuditContext, input: C
     id,
     codeHash: storedSecret.preAuthorizedCode(secrets, code),
     txCodeHash: transactionCode ? storedSecret.transactionCode(secrets, code, transactionCode) : null,
+    secretKeyId: secrets.keyId,
     userId,
     configurationIds: input.credentials,
     claims,
@@ -142,9 +143,12 @@ export const listOffers = (ctx: Pick<AppContext, 'db'>, filter: { limit: number;
  */
 export async function offerByItsReference(ctx: Pick<AppContext, 'pool' | 'secrets' | 'config'>, reference: string): Promise<Record<string, unknown> | undefined> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(reference)) return undefined;
-  const offer = await findLiveOfferByReference(ctx.pool, storedSecret.offerReference(ctx.secrets, reference));
-  if (!offer) return undefined;
-  return credentialOffer(ctx.config, offer.configuration_ids, offerByReference.code(ctx.secrets, offer.id), offer.tx_code);
+  // The reference and the code were derived under the same secret: the one the reference is found by.
+  for (const keys of ctx.secrets.all) {
+    const offer = await findLiveOfferByReference(ctx.pool, storedSecret.offerReference(keys, reference));
+    if (offer) return credentialOffer(ctx.config, offer.configuration_ids, offerByReference.code(keys, offer.id), offer.tx_code);
+  }
+  return undefined;
 }
 
 /**
@@ -152,10 +156,16 @@ export async function offerByItsReference(ctx: Pick<AppContext, 'pool' | 'secret
  * stored only as a hash, so its URI cannot be made again (ask for `qrCode` when creating it).
  */
 export async function offerQrCode(ctx: Pick<AppContext, 'db' | 'secrets' | 'config'>, id: string, format: QrCodeFormat): Promise<Buffer | string> {
-  const byReference = await isOfferByReference(ctx.db, id);
-  if (byReference === undefined) throw notFound('Offer');
-  if (!byReference) {
+  const offer = await findOfferReference(ctx.db, id);
+  if (!offer) throw notFound('Offer');
+  const referenceHash = offer.reference_hash;
+  if (!referenceHash) {
     throw conflict('This offer was made by value: its code is not stored, so its URI cannot be made again. Create offers with byReference: true, or ask for qrCode when creating one');
   }
-  return qrCode(offerUri(ctx.config, { reference: offerByReference.reference(ctx.secrets, id) }), format);
+  // Made under the current or the previous SECRET (before key ids: whichever derives the stored reference).
+  const keys = ctx.secrets
+    .keysFor(offer.secret_key_id)
+    .find((candidate) => storedSecret.offerReference(candidate, offerByReference.reference(candidate, id)).equals(referenceHash));
+  if (!keys) throw conflict('This offer was made under a SECRET that is neither SECRET nor SECRET_PREVIOUS: its URI cannot be made again');
+  return qrCode(offerUri(ctx.config, { reference: offerByReference.reference(keys, id) }), format);
 }

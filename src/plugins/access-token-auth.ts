@@ -63,7 +63,9 @@ export const accessTokenAuth = fp(
       if (!match) throw invalidToken(request, 'Authorization must be Bearer <access token> or DPoP <access token>', 'Bearer');
       const scheme = match[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
       const token = match[2]!;
-      const grant = await findAccessToken(ctx.pool, storedSecret.accessToken(ctx.secrets, token));
+      // Under the current SECRET first; one made before it was rotated, under SECRET_PREVIOUS.
+      let grant;
+      for (const keys of ctx.secrets.all) if ((grant = await findAccessToken(ctx.pool, storedSecret.accessToken(keys, token)))) break;
       if (!grant) throw invalidToken(request, 'Unknown access token', scheme);
       if (grant.revoked) throw invalidToken(request, 'The access token has been revoked', scheme);
       if (grant.expired) throw invalidToken(request, 'The access token has expired', scheme);
