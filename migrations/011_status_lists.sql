@@ -17,10 +17,10 @@ CREATE TABLE status_lists (
   version           bigint NOT NULL DEFAULT 0,
   changed_at        timestamptz NOT NULL DEFAULT now(),
   created_at        timestamptz NOT NULL DEFAULT now(),
-  token             bytea,
-  token_version     bigint,
-  token_issued_at   timestamptz,
-  token_expires_at  timestamptz
+  signed            bytea,
+  signed_version     bigint,
+  signed_at   timestamptz,
+  signed_until  timestamptz
 );
 CREATE INDEX status_lists_open ON status_lists (kind, signer, bits, seq);
 
