@@ -8,6 +8,7 @@ import {
 import { SignJWT, decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, type JWK, type ProtectedHeaderParameters } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ISSUER_KEYS } from './support/client.js';
+import { OfflineIaca } from './support/offline-iaca.js';
 import { startTestIssuer, type TestIssuer } from './support/issuer.js';
 import { holderKey, type HolderKey } from './support/wallet.js';
 
@@ -187,7 +188,12 @@ describe('interop with @sphereon/oid4vci-client 0.20 (draft 15 wallet) and @meec
     const [jwt, ...rest] = credential.split('~');
     const [header, payload] = jwt!.split('.');
     const forgedPayload = Buffer.from(JSON.stringify({ ...decodeJwt(jwt!), employer: 'Someone Else' })).toString('base64url');
-    for (const forged of [`${header}.${forgedPayload}.${jwt!.split('.')[2]}`, `${header}.${payload}.${Buffer.alloc(64).toString('base64url')}`]) {
+    // Signed by someone else, with a certificate of their own in x5c and the issuer's kid.
+    const impostor = await OfflineIaca.create();
+    const reSigned = await new SignJWT({ ...decodeJwt(jwt!), employer: 'Someone Else' })
+      .setProtectedHeader({ ...decodeProtectedHeader(jwt!), x5c: [Buffer.from(impostor.certificate.rawData).toString('base64')] } as never)
+      .sign(impostor.keys.privateKey);
+    for (const forged of [`${header}.${forgedPayload}.${jwt!.split('.')[2]}`, `${header}.${payload}.${Buffer.alloc(64).toString('base64url')}`, reSigned]) {
       for (const trust of ['jwt-vc-issuer', 'x5c'] as const) {
         await expect(verifyWithMeeco(await present([forged, ...rest].join('~'), holder, () => true, VERIFIER), trust, VERIFIER)).rejects.toThrow(/Failed to verify SD-JWT/);
       }
@@ -277,6 +283,19 @@ describe('interop with @sphereon/oid4vci-client 0.20 (draft 15 wallet) and @meec
       expect(response.credentials).toHaveLength(1);
     } finally {
       await strict.close();
+    }
+  });
+
+  it('with OFFER_LEGACY_CREDENTIALS (offers also list `credentials`), the library still reads the offer by its configuration ids', async () => {
+    const legacy = await startTestIssuer({ listen: true, databaseUrl: issuer.databaseUrl, env: { OFFER_LEGACY_CREDENTIALS: 'true' } });
+    try {
+      const offer = await legacy.client.createOffer({ credentials: [configurationId], claims: CLAIMS, byReference: true });
+      const client = await OpenID4VCIClientV1_0_15.fromURI({ uri: offer.uri, resolveOfferUri: true, retrieveServerMetadata: true });
+      expect(client.credentialOffer?.original_credential_offer).toMatchObject({ credentials: [configurationId], credential_configuration_ids: [configurationId] });
+      expect(client.getCredentialOfferConfigurationIds()).toEqual([configurationId]);
+      expect((await client.acquireAccessToken()).token_type).toBe('Bearer');
+    } finally {
+      await legacy.close();
     }
   });
 });
