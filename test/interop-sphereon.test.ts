@@ -7,16 +7,17 @@ import {
 } from '@sphereon/oid4vci-client';
 import { SignJWT, decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, type JWK, type ProtectedHeaderParameters } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ISSUER_KEYS } from './support/client.js';
+import { IACAS, ISSUER_KEYS } from './support/client.js';
 import { OfflineIaca } from './support/offline-iaca.js';
+import { MDL_CLAIMS, MDL_CONFIGURATION, MDL_DOCTYPE, handCheck, verifyIssuerSignedWithOwf } from './support/mdoc.js';
 import { startTestIssuer, type TestIssuer } from './support/issuer.js';
 import { holderKey, type HolderKey } from './support/wallet.js';
 
 // A second, independent wallet library: Sphereon's @sphereon/oid4vci-client 0.20 (the client of the
 // Sphereon SSI SDK and its wallets). It speaks the draft 15 shape of OpenID4VCI — credential_configuration_id
 // with one `proof`, a c_nonce from the nonce endpoint — and DPoP (RFC 9449) with the server nonce dance.
-// What it gets is verified by a second SD-JWT implementation, @meeco/sd-jwt (no code shared with
-// @sd-jwt/*), trusting only the keys the issuer publishes.
+// The SD-JWT VCs it gets are verified by a second SD-JWT implementation, @meeco/sd-jwt (no code shared
+// with @sd-jwt/*), trusting only the keys the issuer publishes; its mDLs by @owf/mdoc, trusting the IACA.
 
 let issuer: TestIssuer;
 let configurationId: string;
@@ -297,5 +298,27 @@ describe('interop with @sphereon/oid4vci-client 0.20 (draft 15 wallet) and @meec
     } finally {
       await legacy.close();
     }
+  });
+
+  it('an mDL (mso_mdoc) by reference: the device key is the proof key, and @owf/mdoc verifies it trusting only the IACA', async () => {
+    const iaca = await issuer.client.activeIaca();
+    const iacaPem = await (await fetch(`${issuer.url}${IACAS}/${iaca.id}/certificate`)).text();
+    const mdl = (await issuer.client.createMdocConfiguration(MDL_CONFIGURATION)).id;
+    const offer = await issuer.client.createOffer({ credentials: [mdl], claims: MDL_CLAIMS, byReference: true, transactionCodeConfiguration: {} });
+    const holder = await holderKey();
+
+    const client = await OpenID4VCIClientV1_0_15.fromURI({ uri: offer.uri, resolveOfferUri: true, retrieveServerMetadata: true });
+    expect(client.getCredentialsSupported()[mdl]).toMatchObject({ format: 'mso_mdoc', doctype: MDL_DOCTYPE });
+    await client.acquireAccessToken({ pin: String(offer.transactionCode) });
+    await client.acquireNonce();
+    const response = await client.acquireCredentials({ credentialConfigurationId: mdl, format: 'mso_mdoc', alg: 'ES256', jwk: holder.publicJwk as never, proofCallbacks: proofCallbacks(holder) });
+    const credential = response.credentials![0]!.credential as string;
+
+    const verdict = await verifyIssuerSignedWithOwf(credential, iacaPem);
+    expect(verdict.failed).toEqual([]);
+    expect(verdict.passed).toBeGreaterThan(3);
+    const checked = await handCheck(Buffer.from(credential, 'base64url'));
+    expect(checked.problems).toEqual([]);
+    expect(Buffer.from(checked.deviceKey.get(-2) as Uint8Array).toString('base64url')).toBe(holder.publicJwk.x);
   });
 });
