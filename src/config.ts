@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { readOrCreateSecretFile } from './crypto/secrets.js';
+import { constantTimeEqual, readOrCreateSecretFile } from './crypto/secrets.js';
 
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -185,7 +185,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (e.NODE_ENV === 'production' && !e.SECRET) {
     throw new ConfigError('Invalid configuration: SECRET is required when NODE_ENV=production');
   }
-  if (e.SECRET_PREVIOUS && (!e.SECRET || e.SECRET_PREVIOUS === e.SECRET)) {
+  if (e.SECRET_PREVIOUS && (!e.SECRET || constantTimeEqual(Buffer.from(e.SECRET_PREVIOUS), Buffer.from(e.SECRET)))) {
     throw new ConfigError('Invalid configuration: SECRET_PREVIOUS needs a SECRET of its own (the new secret) and must differ from it');
   }
   // OID4VCI 1.0 §12.2.1, §12.2.4: the Credential Issuer Identifier is an https URL; wallets refuse others.

@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { startIssuer } from '../src/server.js';
 import { API_KEYS } from './support/client.js';
-import { createTestDatabase, startTestIssuer } from './support/issuer.js';
+import { TEST_SECRET, createTestDatabase, startTestIssuer } from './support/issuer.js';
 
 describe('a production start without ADMIN_API_KEY', () => {
   it('is refused when no active admin key exists (only revoked admin keys and keys of other roles), and accepted once one does', async () => {
@@ -15,7 +14,7 @@ describe('a production start without ADMIN_API_KEY', () => {
       expect((await api.del(`${API_KEYS}/${revoked.id}`)).statusCode).toBe(204);
       await api.createKey('issuer');
       await api.createKey('auditor');
-      const config = loadConfig({ NODE_ENV: 'production', SECRET: randomBytes(32).toString('hex'), DATABASE_URL: database.url, PORT: '0', HOST: '127.0.0.1', PUBLIC_URL: 'https://issuer.example.com' });
+      const config = loadConfig({ NODE_ENV: 'production', SECRET: TEST_SECRET, DATABASE_URL: database.url, PORT: '0', HOST: '127.0.0.1', PUBLIC_URL: 'https://issuer.example.com' });
 
       const refused = await startIssuer(config, false, { listen: false }).then(
         async (issuer) => (await issuer.close(), undefined),

@@ -43,7 +43,7 @@ export async function authenticateApiKey(
       const previous = ctx.secrets.previous;
       const row = await findActiveApiKey(ctx.db, previous ? [hash, storedSecret.apiKey(previous, presented)] : [hash]);
       if (!row) return undefined;
-      if (row.secret_key_id !== ctx.secrets.keyId) await rehashApiKey(ctx.db, row.id, row.key_hash, { keyHash: hash, secretKeyId: ctx.secrets.keyId });
+      if (!ctx.secrets.isCurrent(row.secret_key_id)) await rehashApiKey(ctx.db, row.id, row.key_hash, { keyHash: hash, secretKeyId: ctx.secrets.keyId });
       return { keyId: row.id, role: row.role };
     },
     (principal) => principal.role !== 'admin',

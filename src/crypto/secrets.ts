@@ -48,6 +48,11 @@ export class SecretKeys {
     this.all = this.previous ? [this, this.previous] : [this];
   }
 
+  /** Whether a value stored with `keyId` was made with the current secret (key ids are fingerprints, not secrets). */
+  isCurrent(keyId: string | null): boolean {
+    return keyId === this.keyId;
+  }
+
   /** The keys a value stored with `keyId` was made with: that one, or for a value from before key ids (null) all of them. */
   keysFor(keyId: string | null): readonly SecretKeys[] {
     if (keyId === null) return this.all;
@@ -87,10 +92,10 @@ export class SecretKeys {
   }
 
   #open(sealed: Buffer): { plaintext: Buffer; keys: SecretKeys } {
-    const marked = sealed.length > 2 + KEY_ID_BYTES + 28 && sealed.subarray(0, 2).equals(SEALED_WITH_KEY_ID);
+    const marked = sealed.length > 2 + KEY_ID_BYTES + 28 && constantTimeEqual(sealed.subarray(0, 2), SEALED_WITH_KEY_ID);
     if (marked) {
       const keyId = sealed.subarray(2, 2 + KEY_ID_BYTES);
-      const keys = this.all.find((candidate) => candidate.#keyIdBytes.equals(keyId));
+      const keys = this.all.find((candidate) => constantTimeEqual(candidate.#keyIdBytes, keyId));
       const plaintext = keys && keys.#openWithKey(sealed.subarray(2 + KEY_ID_BYTES));
       if (keys && plaintext) return { plaintext, keys };
     }

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { Claims } from '../claims/claim-data.js';
 import { getCachedConfigurations } from '../configurations/use-cases.js';
 import type { AppContext } from '../context.js';
-import { randomSecret } from '../crypto/secrets.js';
+import { constantTimeEqual, randomSecret } from '../crypto/secrets.js';
 import { offerByReference, storedSecret } from '../crypto/stored-secrets.js';
 import { newRowId } from '../db/ids.js';
 import { conflict, invalidInput, notFound } from '../errors/domain.js';
@@ -165,7 +165,7 @@ export async function offerQrCode(ctx: Pick<AppContext, 'db' | 'secrets' | 'conf
   // Made under the current or the previous SECRET (before key ids: whichever derives the stored reference).
   const keys = ctx.secrets
     .keysFor(offer.secret_key_id)
-    .find((candidate) => storedSecret.offerReference(candidate, offerByReference.reference(candidate, id)).equals(referenceHash));
+    .find((candidate) => constantTimeEqual(storedSecret.offerReference(candidate, offerByReference.reference(candidate, id)), referenceHash));
   if (!keys) throw conflict('This offer was made under a SECRET that is neither SECRET nor SECRET_PREVIOUS: its URI cannot be made again');
   return qrCode(offerUri(ctx.config, { reference: offerByReference.reference(keys, id) }), format);
 }
