@@ -45,6 +45,9 @@ export function connectDatabase(url: string, poolSize: number): DatabaseHandle {
     db,
     async close() {
       await db.destroy();
+      // Kysely ends the pool only if it ran a query itself; `npm run migrate` uses the pool alone,
+      // and its idle connection would keep the process alive for idleTimeoutMillis.
+      if (!pool.ended) await pool.end();
     },
   };
 }
