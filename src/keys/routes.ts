@@ -54,6 +54,15 @@ export async function keyRoutes(app: App) {
         body: z.strictObject({
           privateKeyPem: z.string().min(1).max(16_384).describe('Unencrypted PKCS#8 PEM (BEGIN PRIVATE KEY) of a P-256 key'),
           certificateChainPem: z.string().min(1).max(100_000).describe('PEM certificates, the leaf for privateKeyPem first, then each issuer'),
+        })
+        // The shape only: a working example would be a private key everyone knows.
+        .meta({
+          examples: [
+            {
+              privateKeyPem: '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg…\n-----END PRIVATE KEY-----\n',
+              certificateChainPem: '-----BEGIN CERTIFICATE-----\nMIIBkTCCATegAwIBAgIU…\n-----END CERTIFICATE-----\n',
+            },
+          ],
         }),
         response: { 200: issuerKeySchema, 409: managementErrorSchema },
       },
