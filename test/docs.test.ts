@@ -54,7 +54,7 @@ describe('the OpenAPI document', () => {
     addFormats.default(ajv);
     ajv.addSchema({ $id: 'openapi.json', components: document.components });
     let checked = 0;
-    for (const { method, path, operation } of operationsOf(document)) {
+    for (const { method, path, operation } of operationsOf(document) as { method: string; path: string; operation: Json }[]) {
       for (const [type, media] of Object.entries((operation.requestBody?.content ?? {}) as Record<string, Json>)) {
         expect(media.example, `${method} ${path} ${type} has no example`).toBeDefined();
         const schema = JSON.parse(JSON.stringify(media.schema).replaceAll('"#/components/', '"openapi.json#/components/'));
@@ -74,7 +74,7 @@ describe('the OpenAPI document', () => {
     const iacaId = (await issuer.client.createIaca()).id;
     const EXAMPLE_ID = /0195f3c2-8a4e-7c61-9d2b-3f6a1e5b7c90/g;
     let sent = 0;
-    for (const { method, path, operation } of operationsOf(document)) {
+    for (const { method, path, operation } of operationsOf(document) as { method: string; path: string; operation: Json }[]) {
       const example = operation.requestBody?.content?.['application/json']?.example;
       if (!example || !operation.security?.some((scheme: Json) => 'apiKey' in scheme) || path.includes('{') || path === '/v1/issuer/keys') continue;
       const id = path.includes('document-signers') ? iacaId : configurationId;
