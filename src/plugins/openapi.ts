@@ -65,9 +65,16 @@ async function registerDocs(app: App) {
       // No response documented at all would read as one "Default Response".
       const responses = (schema.response ??= {}) as Record<string, Record<string, unknown>>;
       if (!Object.keys(responses).some((status) => status.startsWith('2') || status.startsWith('3'))) responses['200'] = {};
+      // A body that is not JSON (an image, a CRL, a status list token) is a string, of bytes unless every type is text.
+      const produces = (schema.produces as string[] | undefined) ?? [];
+      const text = produces.every((type) => /json|jwt|pem|svg|text/.test(type));
       for (const [status, response] of Object.entries(responses)) {
+        if (produces.length && !produces.some((type) => type.includes('json')) && status.startsWith('2') && !('type' in response || '$ref' in response || 'anyOf' in response)) {
+          Object.assign(response, { type: 'string' }, !text && { format: 'binary' });
+          response['x-response-description'] ??= `${defaultResponseDescription(status, family)}: ${produces.join(' or ')}`;
+        }
         // Beside a $ref, @fastify/swagger reads `description` as the response's and drops it from the schema.
-        if (!response.description) response[response.$ref ? 'description' : 'x-response-description'] = defaultResponseDescription(status, family);
+        if (!response.description) response[response.$ref ? 'description' : 'x-response-description'] ??= defaultResponseDescription(status, family);
       }
       return transformed;
     },
