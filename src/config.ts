@@ -96,6 +96,7 @@ const envSchema = z.object({
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(100),
   REQUEST_TIMEOUT_SECONDS: seconds(30, 600),
   MAX_CONNECTIONS: z.coerce.number().int().min(0).max(1_000_000).default(1000),
+  DOCS: booleanFlag.optional(),
 });
 
 export type Environment = z.infer<typeof envSchema>;
@@ -148,6 +149,8 @@ export interface Config {
   statusLists: { size: number; ttlSeconds: number; expiresInSeconds: number };
   /** The origins browser code may call from: public documents (metadata, offers by reference), and the token, nonce and credential endpoints. */
   cors: { publicOrigins: CorsOrigins; walletOrigins: CorsOrigins };
+  /** Whether `/docs` and `/openapi.json` are served (DOCS; by default everywhere but in production). */
+  docs: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -224,6 +227,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     statusLists: { size: e.STATUS_LIST_SIZE, ttlSeconds: e.STATUS_LIST_TTL_SECONDS, expiresInSeconds: e.STATUS_LIST_EXPIRES_IN_SECONDS },
     http: { requestTimeoutSeconds: e.REQUEST_TIMEOUT_SECONDS, maxConnections: e.MAX_CONNECTIONS },
     authFailuresPerMinute: e.AUTH_FAILURES_PER_MINUTE,
+    docs: e.DOCS ?? e.NODE_ENV !== 'production',
   };
 }
 

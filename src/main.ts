@@ -21,7 +21,7 @@ try {
       ? 'Authenticate with the ADMIN_API_KEY you configured.'
       : 'Authenticate with the admin API key printed on first start (or set ADMIN_API_KEY).';
   process.stdout.write(
-    `\nvci-issuer is ready at ${config.publicUrl}  (docs: ${config.publicUrl}/docs)\n` +
+    `\nvci-issuer is ready at ${config.publicUrl}${config.docs ? `  (docs: ${config.publicUrl}/docs)` : ''}\n` +
       `${auth}\n    curl -H "Authorization: Bearer <key>" ${config.publicUrl}/v1/api-keys\n\n`,
   );
   let stopping = false;

@@ -89,11 +89,13 @@ export async function exchangePreAuthorizedCode(
     };
   }
   if (redeemed) {
-    // The redemption statement counted the attempt and recorded its FAIL event.
-    throw skipFailureEvent(
-      new OAuthError('invalid_grant', redeemed.status === 'locked' ? 'Wrong transaction code; too many attempts, the offer is now locked' : 'Wrong transaction code'),
-      'recorded with the change',
-    );
+    // The redemption statement counted the attempt, and returned the count, and recorded its FAIL event.
+    const left = Math.max(config.offers.txCodeMaxAttempts - redeemed.failed_attempts, 0);
+    const description =
+      redeemed.status === 'locked'
+        ? 'Wrong transaction code; too many attempts, the offer is now locked'
+        : `Wrong transaction code; ${left} ${left === 1 ? 'attempt' : 'attempts'} left before the offer is locked`;
+    throw skipFailureEvent(new OAuthError('invalid_grant', description), 'recorded with the change');
   }
 
   const offer = await findOfferByCode(ctx.pool, codeHash, txCodeHash);
