@@ -170,7 +170,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0] ?? 'environment');
     const value = present[name];
-    const shown = value === undefined || /KEY|SECRET|URL/.test(name) ? '' : ` (got "${value}")`;
+    const shown = value === undefined || /KEY|SECRET|TOKEN|URL/.test(name) ? '' : ` (got "${value}")`;
     throw new ConfigError(`Invalid configuration: ${name} ${issue.message}${shown}`);
   }
   const e = parsed.data;
