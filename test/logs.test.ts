@@ -14,6 +14,7 @@ import { PROCESS_SECRET } from './support/processes.js';
 interface Run {
   stdout: string;
   stderr: string;
+  exitCode?: number | null;
 }
 
 /**
@@ -31,7 +32,7 @@ async function runOnce(env: Record<string, string>): Promise<Run> {
   const run: Run = { stdout: '', stderr: '' };
   child.stdout.on('data', (chunk: Buffer) => (run.stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (run.stderr += chunk.toString()));
-  const exited = new Promise((resolve) => child.on('exit', resolve));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   try {
     const deadline = Date.now() + 60_000;
     for (;;) {
@@ -42,7 +43,7 @@ async function runOnce(env: Record<string, string>): Promise<Run> {
     }
   } finally {
     child.kill('SIGTERM');
-    await exited;
+    run.exitCode = await exited;
     rmSync(dataDir, { recursive: true, force: true });
     await database.drop();
   }
@@ -51,7 +52,8 @@ async function runOnce(env: Record<string, string>): Promise<Run> {
 
 describe('log format', () => {
   it('is JSON lines when stdout is not a terminal; the admin key banner goes to stderr, never into them', async () => {
-    const { stdout, stderr } = await runOnce({});
+    const { stdout, stderr, exitCode } = await runOnce({});
+    expect(exitCode).toBe(0);
     const key = /created \(it is shown only this once; keep it\):\s+(\S+)/.exec(stderr)?.[1];
     expect(key, stderr).toMatch(/^vci_/);
     const lines = stdout.trim().split('\n');
@@ -63,8 +65,11 @@ describe('log format', () => {
   });
 
   it('is human-readable with LOG_FORMAT=pretty, whatever stdout is', async () => {
-    const { stdout } = await runOnce({ LOG_FORMAT: 'pretty' });
+    const { stdout, exitCode } = await runOnce({ LOG_FORMAT: 'pretty' });
     expect(stdout).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO.*: vci-issuer is listening$/m);
+    // Stopping flushes the readable stream too, and exits 0.
+    expect(stdout).toMatch(/INFO.*: shutting down$/m);
+    expect(exitCode).toBe(0);
     for (const line of stdout.trim().split('\n')) expect(() => JSON.parse(line)).toThrow();
   });
 
