@@ -42,8 +42,8 @@ const { values: args } = parseArgs({
   },
 });
 
-const mode = args.mode as 'flow' | 'offers' | 'token';
-if (!['flow', 'offers', 'token'].includes(mode)) throw new Error('--mode must be flow, offers or token');
+const mode = args.mode as 'flow' | 'offers' | 'token' | 'status';
+if (!['flow', 'offers', 'token', 'status'].includes(mode)) throw new Error('--mode must be flow, offers, token or status');
 const fixedConcurrency = args.concurrency === 'auto' ? undefined : Number(args.concurrency);
 /** For what is not a measured phase (warm-up, pre-created offers, the memory run). */
 const concurrency = fixedConcurrency ?? 16;
@@ -58,7 +58,7 @@ const log = (line: string) => {
   if (!args.json) console.error(line);
 };
 
-type RatioName = 'offersOverCeiling1' | 'flowsOverCeiling2' | 'seededOverEmpty' | 'offersOverBaseline' | 'flowsOverBaseline';
+type RatioName = 'offersOverCeiling1' | 'flowsOverCeiling2' | 'seededOverEmpty' | 'offersOverBaseline' | 'flowsOverBaseline' | 'statusFlowsOverPlainFlows';
 
 const SECRET = randomBytes(32).toString('base64url');
 const ADMIN_KEY = `bench-admin-${randomBytes(24).toString('hex')}`;
@@ -231,7 +231,7 @@ async function main() {
 
     const phases: Phase[] = [];
     const results: Record<string, unknown> = {};
-    const offers = mode !== 'token' ? onService('offers', offerTask) : undefined;
+    const offers = mode === 'flow' || mode === 'offers' ? onService('offers', offerTask) : undefined;
     const flow = mode === 'flow' ? onService('flow', flowTask) : undefined;
     let ceiling1: Phase | undefined;
     let ceiling2: Phase | undefined;
@@ -306,6 +306,65 @@ async function main() {
       }
     }
 
+    if (mode === 'status') {
+      // Revocation (issue 14): flows whose credentials carry a status list entry against the same
+      // flows without, interleaved; then status changes (one statement each) and list fetches (the
+      // signed token served from the cache until a change).
+      const withStatus = await issuer.client.createConfiguration({
+        type: 'https://credentials.example.com/membership-with-status',
+        claimMappings: { given_name: { mapFrom: 'claims.givenName', required: true }, family_name: { mapFrom: 'claims.familyName', required: true }, member_number: { mapFrom: 'claims.memberNumber', selectivelyDisclosable: false } },
+        expiresIn: { years: 1 },
+        includeStatus: true,
+        statusListBits: 2,
+      });
+      const statusFlowTask = (ctx: FlowContext) => walletFlow({ ...ctx, configurationId: withStatus.id }, counter++);
+      const plainFlows = onService('flow, includeStatus off', flowTask);
+      const statusFlows = onService('flow, includeStatus on', statusFlowTask);
+      phases.push(statusFlows, plainFlows);
+      pairs.push({ measured: statusFlows, yardstick: plainFlows, ratio: 'statusFlowsOverPlainFlows' });
+
+      log('issuing 64 credentials with status for the status-change and list-fetch phases…');
+      const setup = context(new StepStats());
+      await runClosedLoop({ concurrency: 8, seconds: 3, task: () => statusFlowTask(setup) });
+      const { rows } = await (async () => {
+        const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+        try {
+          return await pool.query<{ id: string; listId: string }>(
+            `SELECT c.id, c.status_list_id AS "listId" FROM credential_issuances c WHERE c.configuration_id = $1 LIMIT 64`,
+            [withStatus.id],
+          );
+        } finally {
+          await pool.end();
+        }
+      })();
+      if (rows.length === 0) throw new Error('no credential with status was issued');
+      let changes = 0;
+      const statusChange = onService('status change', async (ctx) => {
+        const credential = rows[changes % rows.length]!;
+        const status = changes++ % (2 * rows.length) < rows.length ? 'suspended' : 'valid';
+        const response = await ctx.client.post(`/v2/credentials/sd-jwt/${credential.id}/status`, { status });
+        if (response.statusCode !== 201) {
+          ctx.stats.fail('status', `${response.statusCode} ${response.body}`);
+          return false;
+        }
+        ctx.stats.record('status', response.endedAt! - response.startedAt!);
+        return true;
+      });
+      const listPath = `/v2/credentials/sd-jwt/status-lists/${rows[0]!.listId}/token`;
+      const listFetch = onService('status list fetch', async (ctx) => {
+        const response = await ctx.client.get(listPath, null);
+        if (response.statusCode !== 200) {
+          ctx.stats.fail('list', String(response.statusCode));
+          return false;
+        }
+        ctx.stats.record('list', response.endedAt! - response.startedAt!);
+        return true;
+      });
+      phases.push(statusChange, listFetch);
+      pairs.push({ measured: statusChange }, { measured: listFetch });
+      for (const phase of [statusFlows, plainFlows, statusChange, listFetch]) results[phase.name] = phase;
+    }
+
     if (args.baseline) {
       // Before/after: the same phases against a service from another checkout, on a database of its
       // own on the same server, in the same rounds.
@@ -341,7 +400,14 @@ async function main() {
         if (compared) phase.concurrency ??= compared.measured.concurrency;
         await phase.saturate(rampSeconds);
       }
-      const roundRatios: Record<RatioName, number[]> = { offersOverCeiling1: [], flowsOverCeiling2: [], seededOverEmpty: [], offersOverBaseline: [], flowsOverBaseline: [] };
+      const roundRatios: Record<RatioName, number[]> = {
+        offersOverCeiling1: [],
+        flowsOverCeiling2: [],
+        seededOverEmpty: [],
+        offersOverBaseline: [],
+        flowsOverBaseline: [],
+        statusFlowsOverPlainFlows: [],
+      };
       for (let index = 1; index <= rounds; index++) {
         const line: string[] = [];
         const rates = new Map<Phase, number>();
@@ -363,6 +429,7 @@ async function main() {
         const summary = phase.summary();
         log(`  ${phase.name}: median ${summary.perSecond}/s at concurrency ${summary.concurrency}, CPU ms each ${formatCpu(summary.cpuMsPerOp)}, ${phase.stats.errorCount} errors`);
       }
+      for (const [name, value] of Object.entries(results)) if (value instanceof Phase) results[name] = value.summary();
       if (offers) results.offers = offers.summary();
       if (flow) {
         results.flow = flow.summary();

@@ -42,8 +42,8 @@ async function activeRows() {
 /** A credential_issuances row as the credential endpoint writes it, for `publish_until`. */
 async function recordIssuance(issuerKid: string, expiresAt: Date | null) {
   await issuer.database.pool.query(
-    `INSERT INTO credential_issuances (id, offer_id, access_token_id, configuration_id, user_id, holder_key_thumbprint, credential_hash, issuer_kid, expires_at)
-     VALUES ($1, $2, $3, $4, $5, 'thumbprint', 'hash', $6, $7)`,
+    `INSERT INTO credential_issuances (id, offer_id, access_token_id, configuration_id, user_id, holder_key_thumbprint, credential_hash, issuer_kid, expires_at, format, type, valid_from)
+     VALUES ($1, $2, $3, $4, $5, 'thumbprint', 'hash', $6, $7, 'dc+sd-jwt', 'https://credentials.example.com/test', now())`,
     [randomUUID(), randomUUID(), randomUUID(), randomUUID(), randomUUID(), issuerKid, expiresAt],
   );
 }
