@@ -64,7 +64,8 @@ describe('HTTP conventions', () => {
   });
 
   it('honours and echoes X-Request-Id, and makes one up otherwise', async () => {
-    const given = await issuer.app.inject({ url: '/health/live', headers: { 'x-request-id': 'abc-123' } });
+    // Not a health check: those are logged at debug.
+    const given = await issuer.app.inject({ url: '/.well-known/oauth-authorization-server', headers: { 'x-request-id': 'abc-123' } });
     expect(given.headers['x-request-id']).toBe('abc-123');
     const made = await issuer.app.inject({ url: '/health/live', headers: { 'x-request-id': 'bad id with spaces' } });
     expect(made.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);

@@ -51,6 +51,7 @@ export function serverOptions(config: Config, logger: Logger | false | undefined
       const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : 'The URL is not valid (bad percent-encoding)';
       const path = (request.url.startsWith(walletPrefix) ? request.url.slice(walletPrefix.length) : request.url).split('?')[0]!;
       reply.status(status).headers(securityHeaders).header('cache-control', 'no-store');
+      request.failure = { code: isWalletPath(path) ? 'invalid_request' : 'BadRequest', reason: message, oauth: isWalletPath(path) };
       if (isWalletPath(path)) reply.send({ error: 'invalid_request', error_description: message });
       else reply.send({ code: 'BadRequest', message });
     },
