@@ -18,6 +18,7 @@ import { processCpuSeconds, processRssBytes } from './cpu.js';
 import { sqlFlow } from './sql-flow.js';
 import { Phase } from './phase.js';
 import { StepStats, median, round, runClosedLoop } from './stats.js';
+import { createPeerOffer, peerFlow, startPeer } from './peer.js';
 import { createOffer, redeem, walletFlow, walletKeys, type FlowContext } from './wallet-flow.js';
 
 const { values: args } = parseArgs({
@@ -33,6 +34,8 @@ const { values: args } = parseArgs({
     'pool-size': { type: 'string', default: '10' },
     /** Another checkout of this repository (with its node_modules), measured in the same rounds: before/after a change. */
     baseline: { type: 'string' },
+    /** A peer issuer to measure side by side (../shared/peers/sphereon): the same load generator, the same rounds. */
+    peer: { type: 'string' },
     'seed-offers': { type: 'string', default: '0' },
     'memory-flows': { type: 'string', default: '0' },
     json: { type: 'boolean', default: false },
@@ -58,7 +61,15 @@ const log = (line: string) => {
   if (!args.json) console.error(line);
 };
 
-type RatioName = 'offersOverCeiling1' | 'flowsOverCeiling2' | 'seededOverEmpty' | 'offersOverBaseline' | 'flowsOverBaseline' | 'statusFlowsOverPlainFlows';
+type RatioName =
+  | 'offersOverCeiling1'
+  | 'flowsOverCeiling2'
+  | 'seededOverEmpty'
+  | 'offersOverBaseline'
+  | 'flowsOverBaseline'
+  | 'statusFlowsOverPlainFlows'
+  | 'offersOverPeer'
+  | 'flowsOverPeer';
 
 const SECRET = randomBytes(32).toString('base64url');
 const ADMIN_KEY = `bench-admin-${randomBytes(24).toString('hex')}`;
@@ -138,6 +149,15 @@ async function explainHotQueries(pool: pg.Pool) {
   return results;
 }
 
+/** Four selectively disclosable claims (as the peer issues) and one always disclosed. */
+const BENCH_CLAIM_MAPPINGS = {
+  given_name: { mapFrom: 'claims.givenName', required: true },
+  family_name: { mapFrom: 'claims.familyName', required: true },
+  email: { mapFrom: 'claims.email' },
+  birthdate: { mapFrom: 'claims.birthdate' },
+  member_number: { mapFrom: 'claims.memberNumber', selectivelyDisclosable: false },
+};
+
 interface Issuer {
   service: ServiceProcess;
   /** Over the bench's own connection pool, as a stored issuer API key. */
@@ -166,11 +186,7 @@ async function startService(databaseUrl: string, connections: number, options: {
   try {
     const configuration = await admin.createConfiguration({
       type: 'https://credentials.example.com/membership',
-      claimMappings: {
-        given_name: { mapFrom: 'claims.givenName', required: true },
-        family_name: { mapFrom: 'claims.familyName', required: true },
-        member_number: { mapFrom: 'claims.memberNumber', selectivelyDisclosable: false },
-      },
+      claimMappings: BENCH_CLAIM_MAPPINGS,
       expiresIn: { years: 1 },
     });
     // Back-ends use stored API keys (looked up per request), not the environment's admin key.
@@ -312,7 +328,7 @@ async function main() {
       // signed token served from the cache until a change).
       const withStatus = await issuer.client.createConfiguration({
         type: 'https://credentials.example.com/membership-with-status',
-        claimMappings: { given_name: { mapFrom: 'claims.givenName', required: true }, family_name: { mapFrom: 'claims.familyName', required: true }, member_number: { mapFrom: 'claims.memberNumber', selectivelyDisclosable: false } },
+        claimMappings: BENCH_CLAIM_MAPPINGS,
         expiresIn: { years: 1 },
         includeStatus: true,
         statusListBits: 2,
@@ -365,6 +381,30 @@ async function main() {
       for (const phase of [statusFlows, plainFlows, statusChange, listFetch]) results[phase.name] = phase;
     }
 
+    if (args.peer) {
+      // Side by side: the peer in its own process on the same machine, driven by this load generator
+      // with the same keys, transaction codes and concurrency, in the same interleaved rounds.
+      const peer = await startPeer(path.resolve(args.peer), connections);
+      services.push(peer.service);
+      cleanups.push(() => peer.client.close());
+      const peerCpu = () => processCpuSeconds(peer.service.pid);
+      await runClosedLoop({ concurrency, seconds: warmup, task: () => peerFlow(peer, { keys, stats: new StepStats() }, counter++) });
+      log(`peer: ${args.peer} (${peer.service.url})`);
+      if (offers) {
+        const peerOffers = new Phase('offers (peer)', peerCpu, async (stats) => Boolean(await createPeerOffer(peer, stats)), fixedConcurrency, log);
+        phases.push(peerOffers);
+        pairs.push({ measured: offers, yardstick: peerOffers, ratio: 'offersOverPeer' });
+        results['offers (peer)'] = peerOffers;
+      }
+      if (flow) {
+        const peerFlows = new Phase('flow (peer)', peerCpu, (stats) => peerFlow(peer, { keys, stats }, counter++), fixedConcurrency, log);
+        phases.push(peerFlows);
+        pairs.push({ measured: flow, yardstick: peerFlows, ratio: 'flowsOverPeer' });
+        results['flow (peer)'] = peerFlows;
+      }
+      report.peer = args.peer;
+    }
+
     if (args.baseline) {
       // Before/after: the same phases against a service from another checkout, on a database of its
       // own on the same server, in the same rounds.
@@ -396,7 +436,7 @@ async function main() {
         // Ceiling 2 and the empty-table control run as many flows in flight as the flows had, so each ratio compares like with like.
         if (phase === ceiling2 || phase === emptyTable) phase.concurrency ??= flow!.concurrency;
         // A baseline runs at the concurrency of the phase it is compared with.
-        const compared = pairs.find((pair) => pair.yardstick === phase && pair.ratio?.endsWith('OverBaseline'));
+        const compared = pairs.find((pair) => pair.yardstick === phase && (pair.ratio?.endsWith('OverBaseline') || pair.ratio?.endsWith('OverPeer')));
         if (compared) phase.concurrency ??= compared.measured.concurrency;
         await phase.saturate(rampSeconds);
       }
@@ -407,6 +447,8 @@ async function main() {
         offersOverBaseline: [],
         flowsOverBaseline: [],
         statusFlowsOverPlainFlows: [],
+        offersOverPeer: [],
+        flowsOverPeer: [],
       };
       for (let index = 1; index <= rounds; index++) {
         const line: string[] = [];
@@ -448,21 +490,21 @@ async function main() {
     }
     if (mode === 'token') {
       log('pre-creating offers for redemption…');
-      const codes: string[] = [];
+      const codes: { code: string; txCode?: string }[] = [];
       const prepareCtx = context(new StepStats());
       await runClosedLoop({
         concurrency,
         seconds: duration * rounds,
         task: async () => {
           const offer = await createOffer(prepareCtx, counter++);
-          if (offer) codes.push(preAuthorizedCodeOf(offer.uri));
+          if (offer) codes.push({ code: preAuthorizedCodeOf(offer.uri), txCode: offer.transactionCode === undefined ? undefined : String(offer.transactionCode) });
           return Boolean(offer);
         },
       });
       log(`token redemption (${codes.length} offers)…`);
       const token = onService('token', async (ctx) => {
-        const code = codes.pop();
-        return code ? Boolean(await redeem(ctx, code)) : false;
+        const next = codes.pop();
+        return next ? Boolean(await redeem(ctx, next.code, next.txCode)) : false;
       }, concurrency);
       await token.round(duration);
       results.token = token.summary();

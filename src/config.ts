@@ -97,6 +97,11 @@ const envSchema = z.object({
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(100),
   REQUEST_TIMEOUT_SECONDS: seconds(30, 600),
   MAX_CONNECTIONS: z.coerce.number().int().min(0).max(1_000_000).default(1000),
+  DOCS: booleanFlag.optional(),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 });
 
 export type Environment = z.infer<typeof envSchema>;
@@ -151,9 +156,17 @@ export interface Config {
   statusLists: { size: number; ttlSeconds: number; expiresInSeconds: number };
   /** The origins browser code may call from: public documents (metadata, offers by reference), and the token, nonce and credential endpoints. */
   cors: { publicOrigins: CorsOrigins; walletOrigins: CorsOrigins };
+  /** Whether `/docs` and `/openapi.json` are served (DOCS; by default everywhere but in production). */
+  docs: boolean;
+  /** Where GET /metrics is served (a listener of its own, see metrics/server.ts), and the bearer token a scrape must carry. */
+  metrics: { host: string; port: number; token: string | undefined };
+  /** `auto`: human-readable on a terminal, JSON lines otherwise. */
+  logFormat: Environment['LOG_FORMAT'];
 }
 
 export class ConfigError extends Error {}
+
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 
 /** Parses the environment; throws a ConfigError whose message is one line naming the variable. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
@@ -163,7 +176,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0] ?? 'environment');
     const value = present[name];
-    const shown = value === undefined || /KEY|SECRET|URL/.test(name) ? '' : ` (got "${value}")`;
+    const shown = value === undefined || /KEY|SECRET|TOKEN|URL/.test(name) ? '' : ` (got "${value}")`;
     throw new ConfigError(`Invalid configuration: ${name} ${issue.message}${shown}`);
   }
   const e = parsed.data;
@@ -196,6 +209,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (e.NODE_ENV === 'production' && !e.DATABASE_URL) {
     throw new ConfigError('Invalid configuration: DATABASE_URL is required when NODE_ENV=production (the embedded PostgreSQL is for development only)');
   }
+  // The metrics name routes, error codes and load: fine for the host itself, not for anyone who can reach it.
+  if (!isLoopback(e.METRICS_HOST) && !e.METRICS_TOKEN) {
+    throw new ConfigError('Invalid configuration: METRICS_TOKEN is required when METRICS_HOST is not a loopback address (127.0.0.1, ::1, localhost)');
+  }
+  if (e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) throw new ConfigError('Invalid configuration: METRICS_PORT must differ from PORT');
   return {
     env: e.NODE_ENV,
     port: e.PORT,
@@ -235,6 +253,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     statusLists: { size: e.STATUS_LIST_SIZE, ttlSeconds: e.STATUS_LIST_TTL_SECONDS, expiresInSeconds: e.STATUS_LIST_EXPIRES_IN_SECONDS },
     http: { requestTimeoutSeconds: e.REQUEST_TIMEOUT_SECONDS, maxConnections: e.MAX_CONNECTIONS },
     authFailuresPerMinute: e.AUTH_FAILURES_PER_MINUTE,
+    docs: e.DOCS ?? e.NODE_ENV !== 'production',
+    metrics: { host: e.METRICS_HOST, port: e.METRICS_PORT, token: e.METRICS_TOKEN },
+    logFormat: e.LOG_FORMAT,
   };
 }
 

@@ -12,6 +12,7 @@ import { InvalidatedCache, type Invalidations } from './db/invalidation.js';
 import { DOCUMENT_SIGNER_TOPIC, type CurrentSigner } from './iacas/store.js';
 import type { SigningKey } from './keys/signing-key.js';
 import { ISSUER_KEY_TOPIC } from './keys/store.js';
+import { Metrics } from './metrics/metrics.js';
 import { createOfferWriter, type OfferWriter } from './offers/store.js';
 import { STATUS_LIST_TOPIC } from './status-lists/store.js';
 import type { ServedStatusList } from './status-lists/use-cases.js';
@@ -41,6 +42,8 @@ export interface AppContext {
   };
   /** Writes offers, sharing one statement between offers created at the same moment. */
   writeOffer: OfferWriter;
+  /** This instance's Prometheus metrics. */
+  metrics: Metrics;
 }
 
 /**
@@ -69,6 +72,7 @@ export function createAppContext(parts: { config: Config; database: DatabaseHand
       statusListTokens: new InvalidatedCache<ServedStatusList>(invalidations, STATUS_LIST_TOPIC, { ttlMs: 60_000, maxEntries: 1000 }),
     },
     writeOffer: createOfferWriter(parts.database.pool),
+    metrics: new Metrics(parts.database.pool, { maxConnections: parts.config.databasePoolSize }),
   };
 }
 

@@ -11,6 +11,7 @@ import { Invalidations } from './db/invalidation.js';
 import { migrate } from './db/migrate.js';
 import { resealIacaKeys } from './iacas/use-cases.js';
 import { ensureActiveKey, resealIssuerKeys } from './keys/issuer-keys.js';
+import { startMetricsServer } from './metrics/server.js';
 import { startSweeper } from './retention/sweeper.js';
 
 export interface RunningIssuer {
@@ -18,6 +19,8 @@ export interface RunningIssuer {
   ctx: AppContext;
   /** Where the HTTP server listens (empty when started with `listen: false`). */
   url: string;
+  /** Where GET /metrics is served (empty when started with `listen: false`). */
+  metricsUrl: string;
   /** Set when this start created the first admin key; it is shown once and never again. */
   bootstrapAdminKey?: string;
   embedded: boolean;
@@ -76,21 +79,31 @@ export async function startIssuer(config: Config, logger: Logger | false, option
     const app = await buildApp(ctx, { logger });
     const url = options.listen === false ? '' : await app.listen({ port: config.port, host: config.host });
     if (options.listen === false) await app.ready();
+    const metricsServer = options.listen === false ? undefined : await startMetricsServer(config, ctx.metrics).catch(async (error) => {
+      await app.close();
+      throw error;
+    });
     const stopSweeper = startSweeper(database.pool, {
       intervalSeconds: config.retention.sweepIntervalSeconds,
       retentionSeconds: config.retention.retentionSeconds,
       eventRetentionSeconds: config.retention.eventRetentionSeconds,
-      log: (error) => logger && logger.warn({ err: error }, 'sweep failed'),
+      swept: (result) => ctx.metrics.sweep(result),
+      log: (error) => {
+        ctx.metrics.sweepFailed();
+        if (logger) logger.warn({ err: error }, 'sweep failed');
+      },
     });
     return {
       app,
       ctx,
       url,
+      metricsUrl: metricsServer?.url ?? '',
       bootstrapAdminKey: adminKey,
       embedded: Boolean(embedded),
       databaseLost: embedded?.lost,
       async close() {
         await app.close();
+        await metricsServer?.close();
         await stopSweeper();
         await stopDatabase();
       },

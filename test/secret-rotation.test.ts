@@ -139,7 +139,7 @@ describe('SECRET=B with SECRET_PREVIOUS=A', () => {
     const wrongCode = String((Number(made.offers.byValue.transactionCode) + 1) % 1_000_000).padStart(6, '0');
     const wrong = await api.requestToken({ 'pre-authorized_code': made.offers.byValue.code, tx_code: wrongCode });
     expect(wrong.statusCode).toBe(400);
-    expect(wrong.json()).toMatchObject({ error: 'invalid_grant', error_description: 'Wrong transaction code' });
+    expect(wrong.json()).toMatchObject({ error: 'invalid_grant', error_description: expect.stringMatching(/^Wrong transaction code/) });
     await api.redeem(made.offers.byValue);
     await api.redeem(made.offers.legacy);
 

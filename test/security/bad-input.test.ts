@@ -104,6 +104,7 @@ const issuedCredentialRoutes = (profile: 'sd-jwt' | 'mobile'): RouteSpec[] => [
 ];
 
 const ROUTES: RouteSpec[] = [
+  { method: 'GET', url: '/', kind: 'public', body: 'none' },
   { method: 'POST', url: '/v1/api-keys', kind: 'management', body: 'json', valid: () => ({ name: 'fuzz', role: 'auditor' }), fields: { name: 'string', role: 'string' }, limits: { name: { type: 'string', max: 200 } } },
   { method: 'GET', url: '/v1/api-keys', kind: 'management', body: 'none', query: page },
   { method: 'DELETE', url: '/v1/api-keys/:id', kind: 'management', body: 'none' },
