@@ -96,6 +96,9 @@ const envSchema = z.object({
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(100),
   REQUEST_TIMEOUT_SECONDS: seconds(30, 600),
   MAX_CONNECTIONS: z.coerce.number().int().min(0).max(1_000_000).default(1000),
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: booleanFlag.default(false),
+  WEBHOOK_TIMEOUT_SECONDS: seconds(10, 60),
+  WEBHOOK_RETRY_FOR_SECONDS: seconds(86_400, 7 * 86_400),
 });
 
 export type Environment = z.infer<typeof envSchema>;
@@ -148,6 +151,12 @@ export interface Config {
   statusLists: { size: number; ttlSeconds: number; expiresInSeconds: number };
   /** The origins browser code may call from: public documents (metadata, offers by reference), and the token, nonce and credential endpoints. */
   cors: { publicOrigins: CorsOrigins; walletOrigins: CorsOrigins };
+  /**
+   * Webhook deliveries: whether URLs may reach loopback and private addresses (off: a management key
+   * cannot make the service probe its own network), how long one attempt may take (connect and
+   * response), and for how long a failing delivery is retried before it is marked failed.
+   */
+  webhooks: { allowPrivateNetworks: boolean; timeoutSeconds: number; retryForSeconds: number };
 }
 
 export class ConfigError extends Error {}
@@ -224,6 +233,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     statusLists: { size: e.STATUS_LIST_SIZE, ttlSeconds: e.STATUS_LIST_TTL_SECONDS, expiresInSeconds: e.STATUS_LIST_EXPIRES_IN_SECONDS },
     http: { requestTimeoutSeconds: e.REQUEST_TIMEOUT_SECONDS, maxConnections: e.MAX_CONNECTIONS },
     authFailuresPerMinute: e.AUTH_FAILURES_PER_MINUTE,
+    webhooks: { allowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS, timeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS, retryForSeconds: e.WEBHOOK_RETRY_FOR_SECONDS },
   };
 }
 

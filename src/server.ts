@@ -11,6 +11,7 @@ import { Invalidations } from './db/invalidation.js';
 import { migrate } from './db/migrate.js';
 import { ensureActiveKey } from './keys/issuer-keys.js';
 import { startSweeper } from './retention/sweeper.js';
+import { startWebhookWorker } from './webhooks/worker.js';
 
 export interface RunningIssuer {
   app: App;
@@ -73,6 +74,14 @@ export async function startIssuer(config: Config, logger: Logger | false, option
       eventRetentionSeconds: config.retention.eventRetentionSeconds,
       log: (error) => logger && logger.warn({ err: error }, 'sweep failed'),
     });
+    const stopWebhooks = startWebhookWorker({
+      ...ctx,
+      onOutcome: (outcome) => {
+        if (logger) logger[outcome.outcome === 'failed' ? 'warn' : outcome.outcome === 'delivered' ? 'debug' : 'info'](outcome, 'webhook delivery');
+        for (const listener of ctx.webhookDeliveryListeners) listener(outcome);
+      },
+      log: (error, message) => logger && logger.warn({ err: error }, message),
+    });
     return {
       app,
       ctx,
@@ -83,6 +92,7 @@ export async function startIssuer(config: Config, logger: Logger | false, option
       async close() {
         await app.close();
         await stopSweeper();
+        await stopWebhooks();
         await stopDatabase();
       },
     };

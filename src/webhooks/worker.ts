@@ -1,0 +1,148 @@
+import type pg from 'pg';
+import type { Config } from '../config.js';
+import type { SecretKeys } from '../crypto/secrets.js';
+import type { Invalidations } from '../db/invalidation.js';
+import { sendDelivery } from './sender.js';
+import { signDelivery } from './signing.js';
+import { claimDueDeliveries, recordAttempt, recordOfferExpiries, type AttemptOutcome, type ClaimedDelivery } from './store.js';
+
+/** The topic the outbox trigger notifies on when it enqueued deliveries (migrations/012_webhooks.sql). */
+export const WEBHOOK_DELIVERY_TOPIC = 'webhook-deliveries';
+
+/** What became of one attempt, for logs and metrics (AppContext.webhookDeliveryListeners). */
+export interface DeliveryOutcome {
+  webhookId: string;
+  deliveryId: string;
+  event: string;
+  attempt: number;
+  /** delivered; retry: failed, tried again later; failed: failed for the last time; dropped: its webhook was deleted. */
+  outcome: AttemptOutcome['kind'];
+  responseStatus: number | null;
+  durationMs: number;
+}
+
+const BATCH = 10;
+/** How often each instance looks for due deliveries when no notification woke it (retries fall due by the clock). */
+const POLL_MS = 1000;
+const EXPIRY_SCAN_MS = 5000;
+const EXPIRY_SLICE_SECONDS = 60;
+const MAX_DELAY_SECONDS = 3600;
+
+/**
+ * Exponential backoff with jitter: about 1 s after the first failure, doubling up to an hour, each
+ * delay drawn from its upper half so that deliveries failing together do not return together.
+ */
+export function retryDelaySeconds(attempt: number, random = Math.random): number {
+  const ceiling = Math.min(MAX_DELAY_SECONDS, 2 ** (attempt - 1));
+  return ceiling / 2 + (random() * ceiling) / 2;
+}
+
+/** Whether a delivery is retried after this failure, or marked failed: retries stop once they would start past the retry period. */
+export function nextStep(attempt: number, retryFrom: Date, retryForSeconds: number, now = new Date(), random = Math.random): { retryInSeconds: number } | 'give-up' {
+  const delay = retryDelaySeconds(attempt, random);
+  return now.getTime() + delay * 1000 > retryFrom.getTime() + retryForSeconds * 1000 ? 'give-up' : { retryInSeconds: delay };
+}
+
+export interface WebhookWorkerDeps {
+  pool: pg.Pool;
+  secrets: SecretKeys;
+  config: Config;
+  invalidations: Invalidations;
+  onOutcome: (outcome: DeliveryOutcome) => void;
+  log: (error: unknown, message: string) => void;
+}
+
+/**
+ * The delivery loop of one instance: claims due deliveries (woken by the outbox trigger's
+ * notification, or by the clock for retries), sends them, records each outcome; and scans for
+ * offers that expired. Returns a function that stops it, after the attempts in flight have ended
+ * (each within WEBHOOK_TIMEOUT_SECONDS).
+ */
+export function startWebhookWorker(deps: WebhookWorkerDeps): () => Promise<void> {
+  const { config } = deps;
+  const timeoutMs = config.webhooks.timeoutSeconds * 1000;
+  // Longer than an attempt can take, so that a live instance's claim never runs out under it.
+  const leaseSeconds = config.webhooks.timeoutSeconds + 10;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  let pendingWake = false;
+  const poke = () => {
+    pendingWake = true;
+    wake?.();
+  };
+  deps.invalidations.subscribe(WEBHOOK_DELIVERY_TOPIC, poke, poke);
+
+  async function deliver(claimed: ClaimedDelivery): Promise<void> {
+    const started = Date.now();
+    let outcome: AttemptOutcome;
+    if (claimed.url === null || claimed.secret === null) {
+      outcome = { kind: 'dropped' };
+    } else {
+      const body = JSON.stringify(claimed.payload);
+      const secret = deps.secrets.decrypt(claimed.secret).toString('utf8');
+      const result = await sendDelivery(
+        { url: claimed.url, headers: { ...signDelivery(secret, claimed.id, body) }, body },
+        { production: config.env === 'production', allowPrivateNetworks: config.webhooks.allowPrivateNetworks, timeoutMs },
+      );
+      if (!result.error) outcome = { kind: 'delivered', responseStatus: result.status! };
+      else {
+        const step = nextStep(claimed.attempts, claimed.retry_from, config.webhooks.retryForSeconds);
+        outcome =
+          step === 'give-up'
+            ? { kind: 'failed', responseStatus: result.status, error: result.error }
+            : { kind: 'retry', responseStatus: result.status, error: result.error, delaySeconds: step.retryInSeconds };
+      }
+    }
+    await recordAttempt(deps.pool, claimed, outcome);
+    deps.onOutcome({
+      webhookId: claimed.webhook_id,
+      deliveryId: claimed.id,
+      event: claimed.event_type,
+      attempt: claimed.attempts,
+      outcome: outcome.kind,
+      responseStatus: outcome.kind === 'dropped' ? null : outcome.responseStatus,
+      durationMs: Date.now() - started,
+    });
+  }
+
+  let lastExpiryScan = 0;
+  async function round(): Promise<boolean> {
+    if (Date.now() - lastExpiryScan >= EXPIRY_SCAN_MS) {
+      lastExpiryScan = Date.now();
+      for (;;) {
+        const scan = await recordOfferExpiries(deps.pool, EXPIRY_SLICE_SECONDS);
+        if (!scan || scan.caughtUp || stopped) break;
+      }
+    }
+    const claimed = await claimDueDeliveries(deps.pool, BATCH, leaseSeconds);
+    await Promise.all(claimed.map((delivery) => deliver(delivery).catch((error) => deps.log(error, 'webhook delivery could not be recorded'))));
+    return claimed.length === BATCH;
+  }
+
+  const running = (async () => {
+    while (!stopped) {
+      pendingWake = false;
+      let more = false;
+      try {
+        more = await round();
+      } catch (error) {
+        deps.log(error, 'webhook delivery round failed');
+      }
+      if (more || stopped || pendingWake) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, POLL_MS);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+  })();
+
+  return async () => {
+    stopped = true;
+    wake?.();
+    await running;
+  };
+}
