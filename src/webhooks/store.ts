@@ -179,7 +179,7 @@ export async function recordOfferExpiries(pool: pg.Pool, sliceSeconds: number): 
           jsonb_build_object('offerId', id, 'userId', user_id, 'expiresAt', to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
         FROM expired
       ), moved AS (
-        UPDATE offer_expiry_scan SET scanned_until = mark.until FROM mark RETURNING scanned_until
+        UPDATE offer_expiry_scan s SET scanned_until = mark.until FROM mark RETURNING s.scanned_until
       )
       SELECT (SELECT count(*) FROM logged)::int AS recorded, (SELECT scanned_until >= now() FROM moved) AS caught_up
       FROM mark`,
