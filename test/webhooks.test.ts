@@ -224,6 +224,17 @@ describe('delivery', () => {
     console.log(`deliveries per instance: ${byInstance.join(' / ')}`);
   });
 
+  it('two instances scanning for expired offers record each expiry once', async () => {
+    const other = others[0]!;
+    const expiring = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? other : issuer).client.createOffer({ credentials: [configurationId], expiresIn: { seconds: 1 } })));
+    const ids = expiring.map((offer) => offer.id);
+    const recorded = async () => issuer.tables.eventRows(`type = 'OPENID_PRE_AUTHORIZED_OFFER_EXPIRE_SUCCESS' AND data->>'offerId' = ANY ($1)`, [ids]);
+    const deadline = Date.now() + 20_000;
+    while ((await recorded()).length < ids.length && Date.now() < deadline) await sleep(200);
+    await sleep(6000);
+    expect((await recorded()).map((event) => event.data.offerId).sort()).toEqual([...ids].sort());
+  });
+
   it('the log records failures without the response body; a failed delivery is marked failed after the retry period, and redelivered on request with the same id', async () => {
     const short = await startTestIssuer({ env: { ...OPEN, WEBHOOK_RETRY_FOR_SECONDS: '1' } });
     others.push(short);

@@ -161,27 +161,32 @@ export async function recordAttempt(pool: pg.Pool, delivery: { id: string; lease
 /**
  * Records OPENID_PRE_AUTHORIZED_OFFER_EXPIRE for each offer still pending whose expiry passed since
  * the last scan, in one transaction with moving the scan's mark; the events feed the webhooks like
- * any other. One instance at a time (the others skip), at most `sliceSeconds` of expiries per call
- * so that a scan after a long pause stays small. Returns how many it recorded, or undefined when
- * another instance was scanning.
+ * any other. One instance at a time (the others skip). A scan takes the expiries from the mark up to
+ * `sliceSeconds` past the next one (so that a scan after a long pause stays small) or now, and
+ * writes nothing when no offer expired in that time. Returns how many it recorded and whether it
+ * reached now, or undefined when another instance was scanning.
+ * An offer committed after the scan passed its expiry is missed: that needs a transaction slower
+ * than the offer's whole lifetime (at least a second).
  */
 export async function recordOfferExpiries(pool: pg.Pool, sliceSeconds: number): Promise<{ recorded: number; caughtUp: boolean } | undefined> {
   const { rows } = await pool.query<{ recorded: number; caught_up: boolean }>({
     name: 'record-offer-expiries',
     text: `
       WITH mark AS (
-        SELECT scanned_until, least(now(), scanned_until + make_interval(secs => $1)) AS until FROM offer_expiry_scan FOR UPDATE SKIP LOCKED
-      ), expired AS (
-        SELECT o.id, o.user_id, o.expires_at FROM offers o, mark
-        WHERE o.expires_at > mark.scanned_until AND o.expires_at <= mark.until AND o.status = 'pending'
+        SELECT s.scanned_until,
+               least(now(), (SELECT min(expires_at) FROM offers WHERE expires_at > s.scanned_until) + make_interval(secs => $1)) AS until
+        FROM offer_expiry_scan s FOR UPDATE SKIP LOCKED
+      ), expiring AS (
+        SELECT o.id, o.user_id, o.expires_at, o.status FROM offers o, mark
+        WHERE o.expires_at > mark.scanned_until AND o.expires_at <= mark.until
       ), logged AS (
         SELECT record_events($2, $3, NULL, NULL, 'SUCCESS',
           jsonb_build_object('offerId', id, 'userId', user_id, 'expiresAt', to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
-        FROM expired
+        FROM expiring WHERE status = 'pending'
       ), moved AS (
-        UPDATE offer_expiry_scan s SET scanned_until = mark.until FROM mark RETURNING s.scanned_until
+        UPDATE offer_expiry_scan s SET scanned_until = mark.until FROM mark WHERE EXISTS (SELECT 1 FROM expiring) RETURNING s.scanned_until
       )
-      SELECT (SELECT count(*) FROM logged)::int AS recorded, (SELECT scanned_until >= now() FROM moved) AS caught_up
+      SELECT (SELECT count(*) FROM logged)::int AS recorded, coalesce((SELECT scanned_until >= now() FROM moved), true) AS caught_up
       FROM mark`,
     values: [sliceSeconds, OFFER_EXPIRY_EVENT.type, OFFER_EXPIRY_EVENT.category],
   });
