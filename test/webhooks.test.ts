@@ -211,7 +211,7 @@ describe('delivery', () => {
     others.push(other);
     const target = await receiver();
     const { id: webhookId } = await subscribe(issuer, target, ['offer.created']);
-    const byInstance = [0, 0];
+    const byInstance: [number, number] = [0, 0];
     issuer.ctx.webhookDeliveryListeners.add((o) => o.webhookId === webhookId && byInstance[0]++);
     other.ctx.webhookDeliveryListeners.add((o) => o.webhookId === webhookId && byInstance[1]++);
     const offers = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? other : issuer).client.createOffer({ credentials: [configurationId] })));
@@ -219,7 +219,7 @@ describe('delivery', () => {
     await sleep(2000);
     expect(target.received).toHaveLength(60);
     expect(new Set(target.received.map((r) => r.payload.data.offerId))).toEqual(new Set(offers.map((offer) => offer.id)));
-    expect(byInstance[0]! + byInstance[1]!).toBe(60);
+    expect(byInstance[0] + byInstance[1]).toBe(60);
     for (const delivery of await deliveries(other, webhookId)) expect(delivery).toMatchObject({ status: 'delivered', attempts: 1 });
     console.log(`deliveries per instance: ${byInstance.join(' / ')}`);
   });
