@@ -64,6 +64,7 @@ describe('managing webhooks', () => {
     const read = await issuer.client.get(`${WEBHOOKS}/${created.id}`);
     expect(read.json()).toEqual({ ...created, secret: undefined });
     expect(read.body).not.toContain(created.secret);
+    expect(issuer.logs.join('')).not.toContain(created.secret);
     expect((await issuer.client.get(WEBHOOKS)).json().data).toContainEqual(read.json());
     const stored = await issuer.database.pool.query<{ secret: Buffer }>('SELECT secret FROM webhooks WHERE id = $1', [created.id]);
     expect(stored.rows[0]!.secret.toString('latin1')).not.toContain(created.secret.slice(6, 20));
@@ -268,6 +269,30 @@ describe('delivery', () => {
     const twice = await short.client.post(`/v1/webhooks/deliveries/${delivery.id}/redeliver`);
     expect(twice.statusCode).toBe(409);
     expect(twice.json()).toMatchObject({ code: 'Conflict' });
+  });
+});
+
+describe('shutdown', () => {
+  it('an instance stopping cuts its attempts in flight short and records them for a retry, instead of waiting for the receiver', async () => {
+    const database = await createTestDatabase();
+    const stopping = await startTestIssuer({ env: { ...OPEN, WEBHOOK_TIMEOUT_SECONDS: '30' }, databaseUrl: database.url });
+    const target = await receiver();
+    target.answer = () => 'hang';
+    const { id: webhookId } = await subscribe(stopping, target, ['offer.created']);
+    await stopping.client.createOffer({ credentials: [(await stopping.client.createConfiguration()).id] });
+    await target.until(() => target.received.length === 1);
+    const started = Date.now();
+    await stopping.close().catch(() => {});
+    expect(Date.now() - started).toBeLessThan(5000);
+    const after = await startTestIssuer({ env: OPEN, databaseUrl: database.url });
+    others.push(after);
+    expect((await deliveries(after, webhookId))[0]).toMatchObject({ attempts: 1, lastError: 'cut short: the instance was stopping' });
+    target.answer = () => 204;
+    await target.until(() => target.received.length === 2);
+    expect(target.received[1]!.id).toBe(target.received[0]!.id);
+    await after.close();
+    others.splice(others.indexOf(after), 1);
+    await database.drop();
   });
 });
 

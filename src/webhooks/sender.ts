@@ -12,9 +12,14 @@ export interface SendResult {
 /**
  * POSTs one signed delivery. Success is a 2xx; a redirect is not followed (it would be a way around
  * the destination check) and counts as a failure. The attempt as a whole (connect, TLS, response
- * headers) must finish within `timeoutMs`; the response body is neither read nor stored.
+ * headers) must finish within `timeoutMs`; the response body is neither read nor stored. `signal`
+ * cuts the attempt short (the instance is stopping): it counts as a failed attempt.
  */
-export function sendDelivery(target: { url: string; headers: Record<string, string>; body: string }, policy: DestinationPolicy & { timeoutMs: number }): Promise<SendResult> {
+export function sendDelivery(
+  target: { url: string; headers: Record<string, string>; body: string },
+  policy: DestinationPolicy & { timeoutMs: number },
+  signal?: AbortSignal,
+): Promise<SendResult> {
   const problem = urlProblem(target.url, policy);
   if (problem) return Promise.resolve({ status: null, error: `refused: the URL ${problem}` });
   const url = new URL(target.url);
@@ -25,6 +30,7 @@ export function sendDelivery(target: { url: string; headers: Record<string, stri
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       request.destroy();
       resolve(result);
     };
@@ -46,6 +52,9 @@ export function sendDelivery(target: { url: string; headers: Record<string, stri
       settle(status >= 200 && status < 300 ? { status } : { status, error: status >= 300 && status < 400 ? `redirect (${status}) not followed` : `HTTP ${status}` });
     });
     request.on('error', (error) => settle({ status: null, error: error.message }));
-    request.end(target.body);
+    const onAbort = () => settle({ status: null, error: 'cut short: the instance was stopping' });
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    else request.end(target.body);
   });
 }

@@ -55,8 +55,9 @@ export interface WebhookWorkerDeps {
 /**
  * The delivery loop of one instance: claims due deliveries (woken by the outbox trigger's
  * notification, or by the clock for retries), sends them, records each outcome; and scans for
- * offers that expired. Returns a function that stops it, after the attempts in flight have ended
- * (each within WEBHOOK_TIMEOUT_SECONDS).
+ * offers that expired. Returns a function that stops it: attempts in flight are cut short and
+ * recorded as failed attempts, so that they are retried (by another instance) without waiting for
+ * the lease, and shutdown never waits for a slow receiver.
  */
 export function startWebhookWorker(deps: WebhookWorkerDeps): () => Promise<void> {
   const { config } = deps;
@@ -64,6 +65,7 @@ export function startWebhookWorker(deps: WebhookWorkerDeps): () => Promise<void>
   // Longer than an attempt can take, so that a live instance's claim never runs out under it.
   const leaseSeconds = config.webhooks.timeoutSeconds + 10;
   let stopped = false;
+  const stopping = new AbortController();
   let wake: (() => void) | undefined;
   let pendingWake = false;
   const poke = () => {
@@ -83,6 +85,7 @@ export function startWebhookWorker(deps: WebhookWorkerDeps): () => Promise<void>
       const result = await sendDelivery(
         { url: claimed.url, headers: { ...signDelivery(secret, claimed.id, body) }, body },
         { production: config.env === 'production', allowPrivateNetworks: config.webhooks.allowPrivateNetworks, timeoutMs },
+        stopping.signal,
       );
       if (!result.error) outcome = { kind: 'delivered', responseStatus: result.status! };
       else {
@@ -142,6 +145,7 @@ export function startWebhookWorker(deps: WebhookWorkerDeps): () => Promise<void>
 
   return async () => {
     stopped = true;
+    stopping.abort();
     wake?.();
     await running;
   };
