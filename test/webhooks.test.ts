@@ -3,6 +3,7 @@ import { credentialRequest } from './support/client.js';
 import { createTestDatabase, startTestIssuer, type TestIssuer } from './support/issuer.js';
 import { holderKey, proofJwt } from './support/wallet.js';
 import { WebhookReceiver } from './support/webhook-receiver.js';
+import { sweepOnce } from '../src/retention/sweeper.js';
 import { WEBHOOK_EVENTS } from '../src/webhooks/events.js';
 
 // Webhooks through the real HTTP layer, PostgreSQL and a real receiver on 127.0.0.1 (which needs
@@ -269,6 +270,23 @@ describe('delivery', () => {
     const twice = await short.client.post(`/v1/webhooks/deliveries/${delivery.id}/redeliver`);
     expect(twice.statusCode).toBe(409);
     expect(twice.json()).toMatchObject({ code: 'Conflict' });
+  });
+});
+
+describe('retention', () => {
+  it('the sweeper removes delivered and failed deliveries older than EVENT_RETENTION_SECONDS, never pending ones', async () => {
+    const pool = issuer.database.pool;
+    const webhookId = '0196a1b2-0000-7000-8000-00000000aaaa';
+    await pool.query(
+      `INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, payload, status, created_at, next_attempt_at)
+       SELECT gen_random_uuid(), $1, gen_random_uuid(), 'offer.created', '{}', status, now() - make_interval(days => age), now() + interval '1 day'
+       FROM (VALUES ('delivered', 400), ('failed', 400), ('pending', 400), ('delivered', 300)) AS v(status, age)`,
+      [webhookId],
+    );
+    expect(await sweepOnce(pool, 86_400, 365 * 86_400)).toMatchObject({ webhookDeliveries: 2 });
+    const { rows } = await pool.query('SELECT status FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY status', [webhookId]);
+    expect(rows).toEqual([{ status: 'delivered' }, { status: 'pending' }]);
+    await pool.query('DELETE FROM webhook_deliveries WHERE webhook_id = $1', [webhookId]);
   });
 });
 
