@@ -208,6 +208,34 @@ describe('delivery', () => {
     for (const delivery of done) expect(delivery).toMatchObject({ status: 'delivered', lastResponseStatus: 204, lastError: null, nextAttemptAt: null, deliveredAt: expect.any(String) });
   });
 
+  it('a receiver that does not answer in time, then one that redirects, are failed attempts; the redirect is not followed', async () => {
+    const target = await receiver();
+    const elsewhere = await receiver();
+    target.answer = () => 'hang';
+    target.redirectTo = elsewhere.url;
+    const { id: webhookId } = await subscribe(issuer, target, ['offer.revoked']);
+    const offer = await issuer.client.createOffer({ credentials: [configurationId] });
+    expect((await issuer.client.del(`/v1/openid/offers/pre-authorized/${offer.id}`)).statusCode).toBe(204);
+    const logSays = async (expected: Record<string, unknown>) => {
+      const deadline = Date.now() + 15_000;
+      let last: Record<string, unknown> | undefined;
+      while (Date.now() < deadline) {
+        const [current] = await deliveries(issuer, webhookId);
+        last = current;
+        if (current && Object.entries(expected).every(([key, value]) => current[key] === value)) return current;
+        await sleep(100);
+      }
+      throw new Error(`the delivery log never said ${JSON.stringify(expected)}: ${JSON.stringify(last)}`);
+    };
+    await logSays({ status: 'pending', lastError: 'no response within 2 s', lastResponseStatus: null });
+    target.answer = () => 302;
+    await logSays({ status: 'pending', lastError: 'redirect (302) not followed', lastResponseStatus: 302 });
+    target.answer = () => 204;
+    await logSays({ status: 'delivered', lastError: null, lastResponseStatus: 204 });
+    expect(elsewhere.received).toHaveLength(0);
+    expect(new Set(target.received.map((r) => r.id)).size).toBe(1);
+  });
+
   it('two instances on one database deliver each event exactly once', async () => {
     const other = await startTestIssuer({ env: OPEN, databaseUrl: issuer.databaseUrl });
     others.push(other);

@@ -23,6 +23,8 @@ export class WebhookReceiver {
   /** Answers each delivery: a status code, or 'hang' to never answer. */
   answer: (received: Received) => number | 'hang' = () => 204;
   secret: string | undefined;
+  /** The Location of its 3xx answers. */
+  redirectTo = 'http://127.0.0.1:9/elsewhere';
   #server: Server | undefined;
   #port = 0;
   readonly #hanging = new Set<ServerResponse>();
@@ -54,7 +56,8 @@ export class WebhookReceiver {
           this.#hanging.add(response);
           return;
         }
-        response.writeHead(answer, { 'content-type': 'text/plain' }).end('a body the service must not keep');
+        const location = answer >= 300 && answer < 400 ? { location: this.redirectTo } : {};
+        response.writeHead(answer, { 'content-type': 'text/plain', ...location }).end('a body the service must not keep');
       });
     });
     await new Promise<void>((resolve, reject) => {
