@@ -33,6 +33,13 @@ describe('loadConfig', () => {
     }
   });
 
+  it('webhooks: private networks refused by default, a bounded attempt timeout and retry period', () => {
+    expect(loadConfig({}).webhooks).toEqual({ allowPrivateNetworks: false, timeoutSeconds: 10, retryForSeconds: 86_400 });
+    expect(loadConfig({ WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' }).webhooks.allowPrivateNetworks).toBe(true);
+    expect(() => loadConfig({ WEBHOOK_TIMEOUT_SECONDS: '61' })).toThrow(/^Invalid configuration: WEBHOOK_TIMEOUT_SECONDS/);
+    expect(() => loadConfig({ WEBHOOK_RETRY_FOR_SECONDS: '0' })).toThrow(/^Invalid configuration: WEBHOOK_RETRY_FOR_SECONDS/);
+  });
+
   it('every variable it reads is documented in README.md\'s configuration table, and nothing else is', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     const documented = [...readme.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((match) => match[1]);
