@@ -8,7 +8,8 @@ import type { CreatedDatabase } from './support/databases.js';
 // not answered): nothing records their outcome. Started again on the same database, it sends them
 // again once their lease has run out, with the same webhook-id, and they are delivered.
 
-const ENV = { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', WEBHOOK_TIMEOUT_SECONDS: '2' };
+// Long enough an attempt timeout (8 s; the lease is 18 s) that the kill surely comes first.
+const ENV = { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', WEBHOOK_TIMEOUT_SECONDS: '8' };
 const started: IssuerProcess[] = [];
 const receiver = new WebhookReceiver();
 let database: CreatedDatabase | undefined;
@@ -35,7 +36,7 @@ describe('an issuer SIGKILLed mid-delivery', () => {
     const offers = await Promise.all(Array.from({ length: 5 }, () => first.client.createOffer({ credentials: [configuration.id] })));
     await receiver.until(() => receiver.ids().size === 5, 15_000);
     const inFlight = receiver.ids();
-    // Mid-delivery: claimed, sent, no outcome recorded (the attempt's 2 s timeout has not passed).
+    // Mid-delivery: claimed, sent, no outcome recorded (the attempt's timeout has not passed).
     const before = (await first.client.get(`/v1/webhooks/${webhookId}/deliveries`)).json().data;
     first.kill('SIGKILL');
     for (const delivery of before) expect(delivery).toMatchObject({ status: 'pending', attempts: 1, lastError: null, lastResponseStatus: null });
@@ -45,7 +46,7 @@ describe('an issuer SIGKILLed mid-delivery', () => {
     const killedAt = Date.now();
     const second = await spawnIssuer({ databaseUrl: database.url, port: first.port, env: ENV });
     started.push(second);
-    await receiver.until(() => receiver.received.length >= 10, 30_000);
+    await receiver.until(() => receiver.received.length >= 10, 45_000);
     const redeliveredAfterMs = Date.now() - killedAt;
 
     expect(receiver.ids()).toEqual(inFlight);

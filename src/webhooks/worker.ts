@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type pg from 'pg';
 import type { Config } from '../config.js';
 import type { SecretKeys } from '../crypto/secrets.js';
@@ -21,7 +22,8 @@ export interface DeliveryOutcome {
   durationMs: number;
 }
 
-const BATCH = 10;
+/** Attempts in flight at once per instance. */
+const CONCURRENCY = 16;
 /** How often each instance looks for due deliveries when no notification woke it (retries fall due by the clock). */
 const POLL_MS = 1000;
 const EXPIRY_SCAN_MS = 5000;
@@ -66,6 +68,8 @@ export function startWebhookWorker(deps: WebhookWorkerDeps): () => Promise<void>
   const leaseSeconds = config.webhooks.timeoutSeconds + 10;
   let stopped = false;
   const stopping = new AbortController();
+  // Each attempt in flight listens to it.
+  setMaxListeners(CONCURRENCY + 1, stopping.signal);
   let wake: (() => void) | undefined;
   let pendingWake = false;
   const poke = () => {
@@ -74,6 +78,14 @@ export function startWebhookWorker(deps: WebhookWorkerDeps): () => Promise<void>
   };
   deps.invalidations.subscribe(WEBHOOK_DELIVERY_TOPIC, poke, poke);
 
+  const unsealed = (sealed: Buffer): string | undefined => {
+    try {
+      return deps.secrets.decrypt(sealed).toString('utf8');
+    } catch {
+      return undefined;
+    }
+  };
+
   async function deliver(claimed: ClaimedDelivery): Promise<void> {
     const started = Date.now();
     let outcome: AttemptOutcome;
@@ -81,12 +93,14 @@ export function startWebhookWorker(deps: WebhookWorkerDeps): () => Promise<void>
       outcome = { kind: 'dropped' };
     } else {
       const body = JSON.stringify(claimed.payload);
-      const secret = deps.secrets.decrypt(claimed.secret).toString('utf8');
-      const result = await sendDelivery(
-        { url: claimed.url, headers: { ...signDelivery(secret, claimed.id, body) }, body },
-        { production: config.env === 'production', allowPrivateNetworks: config.webhooks.allowPrivateNetworks, timeoutMs },
-        stopping.signal,
-      );
+      const secret = unsealed(claimed.secret);
+      const result = secret === undefined
+        ? { status: null, error: 'the signing secret cannot be decrypted: was SECRET changed?' }
+        : await sendDelivery(
+            { url: claimed.url, headers: { ...signDelivery(secret, claimed.id, body) }, body },
+            { production: config.env === 'production', allowPrivateNetworks: config.webhooks.allowPrivateNetworks, timeoutMs },
+            stopping.signal,
+          );
       if (!result.error) outcome = { kind: 'delivered', responseStatus: result.status! };
       else {
         const step = nextStep(claimed.attempts, claimed.retry_from, config.webhooks.retryForSeconds);
@@ -108,7 +122,10 @@ export function startWebhookWorker(deps: WebhookWorkerDeps): () => Promise<void>
     });
   }
 
+  // Attempts run side by side, up to CONCURRENCY: a slow receiver holds one slot, not the loop.
+  const inFlight = new Set<Promise<void>>();
   let lastExpiryScan = 0;
+  /** One pass: the expiry scan when due, then claims for the free slots; true when more may be due at once. */
   async function round(): Promise<boolean> {
     if (Date.now() - lastExpiryScan >= EXPIRY_SCAN_MS) {
       lastExpiryScan = Date.now();
@@ -117,9 +134,20 @@ export function startWebhookWorker(deps: WebhookWorkerDeps): () => Promise<void>
         if (!scan || scan.caughtUp || stopped) break;
       }
     }
-    const claimed = await claimDueDeliveries(deps.pool, BATCH, leaseSeconds);
-    await Promise.all(claimed.map((delivery) => deliver(delivery).catch((error) => deps.log(error, 'webhook delivery could not be recorded'))));
-    return claimed.length === BATCH;
+    const free = CONCURRENCY - inFlight.size;
+    if (stopped || free === 0) return false;
+    const claimed = await claimDueDeliveries(deps.pool, free, leaseSeconds);
+    for (const delivery of claimed) {
+      const attempt: Promise<void> = deliver(delivery)
+        .catch((error) => deps.log(error, 'webhook delivery could not be recorded'))
+        .finally(() => {
+          inFlight.delete(attempt);
+          // A slot is free: look for more at once.
+          poke();
+        });
+      inFlight.add(attempt);
+    }
+    return claimed.length === free;
   }
 
   const running = (async () => {
@@ -131,7 +159,7 @@ export function startWebhookWorker(deps: WebhookWorkerDeps): () => Promise<void>
       } catch (error) {
         deps.log(error, 'webhook delivery round failed');
       }
-      if (more || stopped || pendingWake) continue;
+      if (stopped || pendingWake || (more && inFlight.size < CONCURRENCY)) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, POLL_MS);
         wake = () => {
@@ -141,6 +169,7 @@ export function startWebhookWorker(deps: WebhookWorkerDeps): () => Promise<void>
       });
       wake = undefined;
     }
+    await Promise.all(inFlight);
   })();
 
   return async () => {
