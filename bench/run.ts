@@ -18,6 +18,7 @@ import { processCpuSeconds, processRssBytes } from './cpu.js';
 import { sqlFlow } from './sql-flow.js';
 import { Phase } from './phase.js';
 import { StepStats, median, round, runClosedLoop } from './stats.js';
+import { createPeerOffer, peerFlow, startPeer } from './peer.js';
 import { createOffer, redeem, walletFlow, walletKeys, type FlowContext } from './wallet-flow.js';
 
 const { values: args } = parseArgs({
@@ -33,6 +34,8 @@ const { values: args } = parseArgs({
     'pool-size': { type: 'string', default: '10' },
     /** Another checkout of this repository (with its node_modules), measured in the same rounds: before/after a change. */
     baseline: { type: 'string' },
+    /** A peer issuer to measure side by side (../shared/peers/sphereon): the same load generator, the same rounds. */
+    peer: { type: 'string' },
     'seed-offers': { type: 'string', default: '0' },
     'memory-flows': { type: 'string', default: '0' },
     json: { type: 'boolean', default: false },
@@ -42,8 +45,8 @@ const { values: args } = parseArgs({
   },
 });
 
-const mode = args.mode as 'flow' | 'offers' | 'token';
-if (!['flow', 'offers', 'token'].includes(mode)) throw new Error('--mode must be flow, offers or token');
+const mode = args.mode as 'flow' | 'offers' | 'token' | 'status';
+if (!['flow', 'offers', 'token', 'status'].includes(mode)) throw new Error('--mode must be flow, offers, token or status');
 const fixedConcurrency = args.concurrency === 'auto' ? undefined : Number(args.concurrency);
 /** For what is not a measured phase (warm-up, pre-created offers, the memory run). */
 const concurrency = fixedConcurrency ?? 16;
@@ -58,7 +61,15 @@ const log = (line: string) => {
   if (!args.json) console.error(line);
 };
 
-type RatioName = 'offersOverCeiling1' | 'flowsOverCeiling2' | 'seededOverEmpty' | 'offersOverBaseline' | 'flowsOverBaseline';
+type RatioName =
+  | 'offersOverCeiling1'
+  | 'flowsOverCeiling2'
+  | 'seededOverEmpty'
+  | 'offersOverBaseline'
+  | 'flowsOverBaseline'
+  | 'statusFlowsOverPlainFlows'
+  | 'offersOverPeer'
+  | 'flowsOverPeer';
 
 const SECRET = randomBytes(32).toString('base64url');
 const ADMIN_KEY = `bench-admin-${randomBytes(24).toString('hex')}`;
@@ -138,6 +149,15 @@ async function explainHotQueries(pool: pg.Pool) {
   return results;
 }
 
+/** Four selectively disclosable claims (as the peer issues) and one always disclosed. */
+const BENCH_CLAIM_MAPPINGS = {
+  given_name: { mapFrom: 'claims.givenName', required: true },
+  family_name: { mapFrom: 'claims.familyName', required: true },
+  email: { mapFrom: 'claims.email' },
+  birthdate: { mapFrom: 'claims.birthdate' },
+  member_number: { mapFrom: 'claims.memberNumber', selectivelyDisclosable: false },
+};
+
 interface Issuer {
   service: ServiceProcess;
   /** Over the bench's own connection pool, as a stored issuer API key. */
@@ -166,11 +186,7 @@ async function startService(databaseUrl: string, connections: number, options: {
   try {
     const configuration = await admin.createConfiguration({
       type: 'https://credentials.example.com/membership',
-      claimMappings: {
-        given_name: { mapFrom: 'claims.givenName', required: true },
-        family_name: { mapFrom: 'claims.familyName', required: true },
-        member_number: { mapFrom: 'claims.memberNumber', selectivelyDisclosable: false },
-      },
+      claimMappings: BENCH_CLAIM_MAPPINGS,
       expiresIn: { years: 1 },
     });
     // Back-ends use stored API keys (looked up per request), not the environment's admin key.
@@ -231,7 +247,7 @@ async function main() {
 
     const phases: Phase[] = [];
     const results: Record<string, unknown> = {};
-    const offers = mode !== 'token' ? onService('offers', offerTask) : undefined;
+    const offers = mode === 'flow' || mode === 'offers' ? onService('offers', offerTask) : undefined;
     const flow = mode === 'flow' ? onService('flow', flowTask) : undefined;
     let ceiling1: Phase | undefined;
     let ceiling2: Phase | undefined;
@@ -306,6 +322,89 @@ async function main() {
       }
     }
 
+    if (mode === 'status') {
+      // Revocation (issue 14): flows whose credentials carry a status list entry against the same
+      // flows without, interleaved; then status changes (one statement each) and list fetches (the
+      // signed token served from the cache until a change).
+      const withStatus = await issuer.client.createConfiguration({
+        type: 'https://credentials.example.com/membership-with-status',
+        claimMappings: BENCH_CLAIM_MAPPINGS,
+        expiresIn: { years: 1 },
+        includeStatus: true,
+        statusListBits: 2,
+      });
+      const statusFlowTask = (ctx: FlowContext) => walletFlow({ ...ctx, configurationId: withStatus.id }, counter++);
+      const plainFlows = onService('flow, includeStatus off', flowTask);
+      const statusFlows = onService('flow, includeStatus on', statusFlowTask);
+      phases.push(statusFlows, plainFlows);
+      pairs.push({ measured: statusFlows, yardstick: plainFlows, ratio: 'statusFlowsOverPlainFlows' });
+
+      log('issuing 64 credentials with status for the status-change and list-fetch phases…');
+      const setup = context(new StepStats());
+      await runClosedLoop({ concurrency: 8, seconds: 3, task: () => statusFlowTask(setup) });
+      const { rows } = await (async () => {
+        const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+        try {
+          return await pool.query<{ id: string; listId: string }>(
+            `SELECT c.id, c.status_list_id AS "listId" FROM credential_issuances c WHERE c.configuration_id = $1 LIMIT 64`,
+            [withStatus.id],
+          );
+        } finally {
+          await pool.end();
+        }
+      })();
+      if (rows.length === 0) throw new Error('no credential with status was issued');
+      let changes = 0;
+      const statusChange = onService('status change', async (ctx) => {
+        const credential = rows[changes % rows.length]!;
+        const status = changes++ % (2 * rows.length) < rows.length ? 'suspended' : 'valid';
+        const response = await ctx.client.post(`/v2/credentials/sd-jwt/${credential.id}/status`, { status });
+        if (response.statusCode !== 201) {
+          ctx.stats.fail('status', `${response.statusCode} ${response.body}`);
+          return false;
+        }
+        ctx.stats.record('status', response.endedAt! - response.startedAt!);
+        return true;
+      });
+      const listPath = `/v2/credentials/sd-jwt/status-lists/${rows[0]!.listId}/token`;
+      const listFetch = onService('status list fetch', async (ctx) => {
+        const response = await ctx.client.get(listPath, null);
+        if (response.statusCode !== 200) {
+          ctx.stats.fail('list', String(response.statusCode));
+          return false;
+        }
+        ctx.stats.record('list', response.endedAt! - response.startedAt!);
+        return true;
+      });
+      phases.push(statusChange, listFetch);
+      pairs.push({ measured: statusChange }, { measured: listFetch });
+      for (const phase of [statusFlows, plainFlows, statusChange, listFetch]) results[phase.name] = phase;
+    }
+
+    if (args.peer) {
+      // Side by side: the peer in its own process on the same machine, driven by this load generator
+      // with the same keys, transaction codes and concurrency, in the same interleaved rounds.
+      const peer = await startPeer(path.resolve(args.peer), connections);
+      services.push(peer.service);
+      cleanups.push(() => peer.client.close());
+      const peerCpu = () => processCpuSeconds(peer.service.pid);
+      await runClosedLoop({ concurrency, seconds: warmup, task: () => peerFlow(peer, { keys, stats: new StepStats() }, counter++) });
+      log(`peer: ${args.peer} (${peer.service.url})`);
+      if (offers) {
+        const peerOffers = new Phase('offers (peer)', peerCpu, async (stats) => Boolean(await createPeerOffer(peer, stats)), fixedConcurrency, log);
+        phases.push(peerOffers);
+        pairs.push({ measured: offers, yardstick: peerOffers, ratio: 'offersOverPeer' });
+        results['offers (peer)'] = peerOffers;
+      }
+      if (flow) {
+        const peerFlows = new Phase('flow (peer)', peerCpu, (stats) => peerFlow(peer, { keys, stats }, counter++), fixedConcurrency, log);
+        phases.push(peerFlows);
+        pairs.push({ measured: flow, yardstick: peerFlows, ratio: 'flowsOverPeer' });
+        results['flow (peer)'] = peerFlows;
+      }
+      report.peer = args.peer;
+    }
+
     if (args.baseline) {
       // Before/after: the same phases against a service from another checkout, on a database of its
       // own on the same server, in the same rounds.
@@ -337,11 +436,20 @@ async function main() {
         // Ceiling 2 and the empty-table control run as many flows in flight as the flows had, so each ratio compares like with like.
         if (phase === ceiling2 || phase === emptyTable) phase.concurrency ??= flow!.concurrency;
         // A baseline runs at the concurrency of the phase it is compared with.
-        const compared = pairs.find((pair) => pair.yardstick === phase && pair.ratio?.endsWith('OverBaseline'));
+        const compared = pairs.find((pair) => pair.yardstick === phase && (pair.ratio?.endsWith('OverBaseline') || pair.ratio?.endsWith('OverPeer')));
         if (compared) phase.concurrency ??= compared.measured.concurrency;
         await phase.saturate(rampSeconds);
       }
-      const roundRatios: Record<RatioName, number[]> = { offersOverCeiling1: [], flowsOverCeiling2: [], seededOverEmpty: [], offersOverBaseline: [], flowsOverBaseline: [] };
+      const roundRatios: Record<RatioName, number[]> = {
+        offersOverCeiling1: [],
+        flowsOverCeiling2: [],
+        seededOverEmpty: [],
+        offersOverBaseline: [],
+        flowsOverBaseline: [],
+        statusFlowsOverPlainFlows: [],
+        offersOverPeer: [],
+        flowsOverPeer: [],
+      };
       for (let index = 1; index <= rounds; index++) {
         const line: string[] = [];
         const rates = new Map<Phase, number>();
@@ -363,6 +471,7 @@ async function main() {
         const summary = phase.summary();
         log(`  ${phase.name}: median ${summary.perSecond}/s at concurrency ${summary.concurrency}, CPU ms each ${formatCpu(summary.cpuMsPerOp)}, ${phase.stats.errorCount} errors`);
       }
+      for (const [name, value] of Object.entries(results)) if (value instanceof Phase) results[name] = value.summary();
       if (offers) results.offers = offers.summary();
       if (flow) {
         results.flow = flow.summary();
@@ -381,21 +490,21 @@ async function main() {
     }
     if (mode === 'token') {
       log('pre-creating offers for redemption…');
-      const codes: string[] = [];
+      const codes: { code: string; txCode?: string }[] = [];
       const prepareCtx = context(new StepStats());
       await runClosedLoop({
         concurrency,
         seconds: duration * rounds,
         task: async () => {
           const offer = await createOffer(prepareCtx, counter++);
-          if (offer) codes.push(preAuthorizedCodeOf(offer.uri));
+          if (offer) codes.push({ code: preAuthorizedCodeOf(offer.uri), txCode: offer.transactionCode === undefined ? undefined : String(offer.transactionCode) });
           return Boolean(offer);
         },
       });
       log(`token redemption (${codes.length} offers)…`);
       const token = onService('token', async (ctx) => {
-        const code = codes.pop();
-        return code ? Boolean(await redeem(ctx, code)) : false;
+        const next = codes.pop();
+        return next ? Boolean(await redeem(ctx, next.code, next.txCode)) : false;
       }, concurrency);
       await token.round(duration);
       results.token = token.summary();

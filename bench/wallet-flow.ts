@@ -52,13 +52,17 @@ function accepted(stats: StepStats, step: string, expected: number, response: Ht
   }
 }
 
+/** The claims of every offer: four selectively disclosable, as the peer's credentials have. */
+export const OFFER_CLAIMS = { givenName: 'Ada', familyName: 'Lovelace', email: 'ada@example.org', birthdate: '1815-12-10' };
+
+/** An offer with a 4-digit transaction code (as a back-end sends one by e-mail or SMS). */
 export async function createOffer(ctx: FlowContext, index: number) {
-  const body = { credentials: [ctx.configurationId], claims: { givenName: 'Ada', familyName: 'Lovelace', memberNumber: String(index) } };
-  return accepted(ctx.stats, 'offer', 201, await ctx.client.post(OFFERS, body)) as { uri: string } | undefined;
+  const body = { credentials: [ctx.configurationId], claims: { ...OFFER_CLAIMS, memberNumber: String(index) }, transactionCodeConfiguration: { length: 4 } };
+  return accepted(ctx.stats, 'offer', 201, await ctx.client.post(OFFERS, body)) as { uri: string; transactionCode?: string } | undefined;
 }
 
-export async function redeem(ctx: FlowContext, code: string) {
-  return accepted(ctx.stats, 'token', 200, await ctx.client.requestToken({ 'pre-authorized_code': code })) as { access_token: string } | undefined;
+export async function redeem(ctx: FlowContext, code: string, txCode?: string) {
+  return accepted(ctx.stats, 'token', 200, await ctx.client.requestToken({ 'pre-authorized_code': code, tx_code: txCode })) as { access_token: string } | undefined;
 }
 
 /** offer → token → nonce → credential (with a real ES256 proof) → the SD-JWT VC parses. */
@@ -66,7 +70,7 @@ export async function walletFlow(ctx: FlowContext, index: number): Promise<boole
   const started = performance.now();
   const offer = await createOffer(ctx, index);
   if (!offer) return false;
-  const token = await redeem(ctx, preAuthorizedCodeOf(offer.uri));
+  const token = await redeem(ctx, preAuthorizedCodeOf(offer.uri), offer.transactionCode === undefined ? undefined : String(offer.transactionCode));
   if (!token) return false;
   const nonce = accepted(ctx.stats, 'nonce', 200, await ctx.client.requestNonce());
   if (!nonce) return false;
@@ -78,7 +82,7 @@ export async function walletFlow(ctx: FlowContext, index: number): Promise<boole
   const [jwt, ...disclosures] = sdJwt.split('~');
   try {
     const payload = JSON.parse(Buffer.from(jwt!.split('.')[1]!, 'base64url').toString());
-    if (payload.cnf?.jwk?.x !== key.jwk.x || disclosures.length < 2) throw new Error('unexpected credential');
+    if (payload.cnf?.jwk?.x !== key.jwk.x || disclosures.filter(Boolean).length !== 4) throw new Error('unexpected credential');
   } catch (error) {
     ctx.stats.fail('parse', String(error));
     return false;

@@ -19,6 +19,7 @@ import { inputLimits } from './plugins/input-limits.js';
 import { managementErrors } from './plugins/management-errors.js';
 import { openApi } from './plugins/openapi.js';
 import { requestLogging } from './plugins/request-logging.js';
+import { requestMetrics } from './plugins/request-metrics.js';
 import { securityHeaders } from './plugins/security-headers.js';
 import { walletScope } from './plugins/wallet-scope.js';
 import { userRoutes } from './users/routes.js';
@@ -33,6 +34,7 @@ export async function buildApp(ctx: AppContext, options: { logger?: Logger | fal
 
   await app.register(securityHeaders);
   await app.register(requestLogging);
+  await app.register(requestMetrics);
   await app.register(connections);
   await app.register(inputLimits);
   await app.register(corsPolicies);

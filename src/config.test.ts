@@ -40,6 +40,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ WEBHOOK_RETRY_FOR_SECONDS: '0' })).toThrow(/^Invalid configuration: WEBHOOK_RETRY_FOR_SECONDS/);
   });
 
+  it('serves the docs by default, but not in production unless DOCS says so', () => {
+    expect(loadConfig({}).docs).toBe(true);
+    expect(loadConfig({ DOCS: 'false' }).docs).toBe(false);
+    const production = { NODE_ENV: 'production', SECRET: 's'.repeat(32), PUBLIC_URL: 'https://issuer.example.com' };
+    expect(loadConfig(production).docs).toBe(false);
+    expect(loadConfig({ ...production, DOCS: 'true' }).docs).toBe(true);
+    expect(() => loadConfig({ DOCS: 'maybe' })).toThrow(/^Invalid configuration: DOCS /);
+  });
+
   it('every variable it reads is documented in README.md\'s configuration table, and nothing else is', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     const documented = [...readme.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((match) => match[1]);

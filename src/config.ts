@@ -99,6 +99,11 @@ const envSchema = z.object({
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: booleanFlag.default(false),
   WEBHOOK_TIMEOUT_SECONDS: seconds(10, 60),
   WEBHOOK_RETRY_FOR_SECONDS: seconds(86_400, 7 * 86_400),
+  DOCS: booleanFlag.optional(),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 });
 
 export type Environment = z.infer<typeof envSchema>;
@@ -157,9 +162,17 @@ export interface Config {
    * response), and for how long a failing delivery is retried before it is marked failed.
    */
   webhooks: { allowPrivateNetworks: boolean; timeoutSeconds: number; retryForSeconds: number };
+  /** Whether `/docs` and `/openapi.json` are served (DOCS; by default everywhere but in production). */
+  docs: boolean;
+  /** Where GET /metrics is served (a listener of its own, see metrics/server.ts), and the bearer token a scrape must carry. */
+  metrics: { host: string; port: number; token: string | undefined };
+  /** `auto`: human-readable on a terminal, JSON lines otherwise. */
+  logFormat: Environment['LOG_FORMAT'];
 }
 
 export class ConfigError extends Error {}
+
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 
 /** Parses the environment; throws a ConfigError whose message is one line naming the variable. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
@@ -169,7 +182,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0] ?? 'environment');
     const value = present[name];
-    const shown = value === undefined || /KEY|SECRET|URL/.test(name) ? '' : ` (got "${value}")`;
+    const shown = value === undefined || /KEY|SECRET|TOKEN|URL/.test(name) ? '' : ` (got "${value}")`;
     throw new ConfigError(`Invalid configuration: ${name} ${issue.message}${shown}`);
   }
   const e = parsed.data;
@@ -195,6 +208,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (e.NODE_ENV === 'production' && !e.PUBLIC_URL?.startsWith('https://')) {
     throw new ConfigError('Invalid configuration: PUBLIC_URL must be set to the https:// URL wallets reach the issuer at when NODE_ENV=production');
   }
+  // The metrics name routes, error codes and load: fine for the host itself, not for anyone who can reach it.
+  if (!isLoopback(e.METRICS_HOST) && !e.METRICS_TOKEN) {
+    throw new ConfigError('Invalid configuration: METRICS_TOKEN is required when METRICS_HOST is not a loopback address (127.0.0.1, ::1, localhost)');
+  }
+  if (e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) throw new ConfigError('Invalid configuration: METRICS_PORT must differ from PORT');
   return {
     env: e.NODE_ENV,
     port: e.PORT,
@@ -234,6 +252,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     http: { requestTimeoutSeconds: e.REQUEST_TIMEOUT_SECONDS, maxConnections: e.MAX_CONNECTIONS },
     authFailuresPerMinute: e.AUTH_FAILURES_PER_MINUTE,
     webhooks: { allowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS, timeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS, retryForSeconds: e.WEBHOOK_RETRY_FOR_SECONDS },
+    docs: e.DOCS ?? e.NODE_ENV !== 'production',
+    metrics: { host: e.METRICS_HOST, port: e.METRICS_PORT, token: e.METRICS_TOKEN },
+    logFormat: e.LOG_FORMAT,
   };
 }
 

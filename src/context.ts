@@ -12,6 +12,7 @@ import { InvalidatedCache, type Invalidations } from './db/invalidation.js';
 import { DOCUMENT_SIGNER_TOPIC, type CurrentSigner } from './iacas/store.js';
 import type { SigningKey } from './keys/signing-key.js';
 import { ISSUER_KEY_TOPIC } from './keys/store.js';
+import { Metrics } from './metrics/metrics.js';
 import { createOfferWriter, type OfferWriter } from './offers/store.js';
 import { STATUS_LIST_TOPIC } from './status-lists/store.js';
 import type { ServedStatusList } from './status-lists/use-cases.js';
@@ -44,6 +45,8 @@ export interface AppContext {
   writeOffer: OfferWriter;
   /** Told the outcome of every webhook delivery attempt this instance makes (for metrics). */
   webhookDeliveryListeners: Set<(outcome: DeliveryOutcome) => void>;
+  /** This instance's Prometheus metrics. */
+  metrics: Metrics;
 }
 
 /**
@@ -73,6 +76,7 @@ export function createAppContext(parts: { config: Config; database: DatabaseHand
     },
     writeOffer: createOfferWriter(parts.database.pool),
     webhookDeliveryListeners: new Set(),
+    metrics: new Metrics(parts.database.pool, { maxConnections: parts.config.databasePoolSize }),
   };
 }
 

@@ -10,14 +10,17 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { Invalidations } from './db/invalidation.js';
 import { migrate } from './db/migrate.js';
 import { ensureActiveKey } from './keys/issuer-keys.js';
+import { startMetricsServer } from './metrics/server.js';
 import { startSweeper } from './retention/sweeper.js';
-import { startWebhookWorker } from './webhooks/worker.js';
+import { WEBHOOK_METRIC_OUTCOME, startWebhookWorker } from './webhooks/worker.js';
 
 export interface RunningIssuer {
   app: App;
   ctx: AppContext;
   /** Where the HTTP server listens (empty when started with `listen: false`). */
   url: string;
+  /** Where GET /metrics is served (empty when started with `listen: false`). */
+  metricsUrl: string;
   /** Set when this start created the first admin key; it is shown once and never again. */
   bootstrapAdminKey?: string;
   embedded: boolean;
@@ -68,16 +71,25 @@ export async function startIssuer(config: Config, logger: Logger | false, option
     const app = await buildApp(ctx, { logger });
     const url = options.listen === false ? '' : await app.listen({ port: config.port, host: config.host });
     if (options.listen === false) await app.ready();
+    const metricsServer = options.listen === false ? undefined : await startMetricsServer(config, ctx.metrics).catch(async (error) => {
+      await app.close();
+      throw error;
+    });
     const stopSweeper = startSweeper(database.pool, {
       intervalSeconds: config.retention.sweepIntervalSeconds,
       retentionSeconds: config.retention.retentionSeconds,
       eventRetentionSeconds: config.retention.eventRetentionSeconds,
-      log: (error) => logger && logger.warn({ err: error }, 'sweep failed'),
+      swept: (result) => ctx.metrics.sweep(result),
+      log: (error) => {
+        ctx.metrics.sweepFailed();
+        if (logger) logger.warn({ err: error }, 'sweep failed');
+      },
     });
     const stopWebhooks = startWebhookWorker({
       ...ctx,
       onOutcome: (outcome) => {
         if (logger) logger[outcome.outcome === 'failed' ? 'warn' : outcome.outcome === 'delivered' ? 'debug' : 'info'](outcome, 'webhook delivery');
+        if (outcome.outcome !== 'dropped') ctx.metrics.webhookDelivery(WEBHOOK_METRIC_OUTCOME[outcome.outcome]);
         for (const listener of ctx.webhookDeliveryListeners) listener(outcome);
       },
       log: (error, message) => logger && logger.warn({ err: error }, message),
@@ -86,11 +98,13 @@ export async function startIssuer(config: Config, logger: Logger | false, option
       app,
       ctx,
       url,
+      metricsUrl: metricsServer?.url ?? '',
       bootstrapAdminKey: adminKey,
       embedded: Boolean(embedded),
       databaseLost: embedded?.lost,
       async close() {
         await app.close();
+        await metricsServer?.close();
         await stopSweeper();
         await stopWebhooks();
         await stopDatabase();

@@ -62,6 +62,8 @@ describe('credential configurations: CRUD', () => {
       },
       expiresIn: full.expiresIn,
       branding: full.branding,
+      includeStatus: false,
+      statusListBits: 1,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });
@@ -292,8 +294,9 @@ describe('credential configurations: field validation', () => {
   });
 
   it('rejects unknown top-level fields, naming them', async () => {
-    const response = await rejects({ type: 'x', includeStatus: true }, ['includeStatus']);
-    expect(response.json().details[0].msg).toContain('includeStatus');
+    const response = await rejects({ type: 'x', includeRevocation: true }, ['includeRevocation']);
+    expect(response.json().details[0].msg).toContain('includeRevocation');
+    await rejects({ type: 'x', includeStatus: true, statusListBits: 3 }, ['statusListBits']);
     await rejects({ type: 'x', format: 'mso_mdoc' }, ['format']);
   });
 

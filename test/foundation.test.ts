@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { generateOpenApi } from '../src/openapi.js';
+import { WALLET_PATHS } from '../src/protocol.js';
 import { API_KEYS, EVENTS } from './support/client.js';
 import { bearer, startTestIssuer, type TestIssuer } from './support/issuer.js';
 
@@ -63,7 +64,8 @@ describe('HTTP conventions', () => {
   });
 
   it('honours and echoes X-Request-Id, and makes one up otherwise', async () => {
-    const given = await issuer.app.inject({ url: '/health/live', headers: { 'x-request-id': 'abc-123' } });
+    // Not a health check: those are logged at debug.
+    const given = await issuer.app.inject({ url: '/.well-known/oauth-authorization-server', headers: { 'x-request-id': 'abc-123' } });
     expect(given.headers['x-request-id']).toBe('abc-123');
     const made = await issuer.app.inject({ url: '/health/live', headers: { 'x-request-id': 'bad id with spaces' } });
     expect(made.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
@@ -89,9 +91,16 @@ describe('HTTP conventions', () => {
       payload: 'name=a&role=admin',
     });
     expect(form.statusCode).toBe(415);
-    expect(form.json()).toMatchObject({ code: 'UnsupportedMediaType' });
+    expect(form.json()).toEqual({ code: 'UnsupportedMediaType', message: 'Unsupported content type: send the body as application/json (Content-Type: application/json)' });
     const text = await issuer.app.inject({ method: 'POST', url: '/v1/api-keys', headers: { ...bearer(issuer.adminKey), 'content-type': 'text/plain' }, payload: 'hi' });
     expect(text.statusCode).toBe(415);
+    expect(text.json().message).toMatch(/send the body as application\/json/);
+    // The wallet endpoints say it in the OAuth shape, each naming its own type.
+    const token = await issuer.app.inject({ method: 'POST', url: WALLET_PATHS.token, headers: { 'content-type': 'text/plain' }, payload: 'grant_type=x' });
+    expect(token.statusCode).toBe(415);
+    expect(token.json()).toEqual({ error: 'invalid_request', error_description: expect.stringMatching(/send the body as application\/x-www-form-urlencoded/) });
+    const tokenAsJson = await issuer.app.inject({ method: 'POST', url: WALLET_PATHS.token, headers: { 'content-type': 'application/json' }, payload: '{"grant_type":"x"}' });
+    expect(tokenAsJson.json()).toEqual({ error: 'invalid_request', error_description: expect.stringMatching(/must be application\/x-www-form-urlencoded/) });
     const broken = await issuer.app.inject({
       method: 'POST',
       url: '/v1/api-keys',

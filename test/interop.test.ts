@@ -1,4 +1,5 @@
 import { X509Certificate, createHash } from 'node:crypto';
+import { Openid4vciRetrieveCredentialsError } from '@openid4vc/openid4vci';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,6 +126,42 @@ describe('interop with @openid4vc/openid4vci (OpenID4VCI 1.0 wallet) and @sd-jwt
       ).rejects.toThrow();
     });
   }
+
+  it('by reference over DPoP: the library answers the token and credential endpoints\' nonce challenges, and gets a DPoP-bound token', async () => {
+    const offer = await createOffer({ byReference: true });
+    expect(offer.uri).toMatch(/^openid-credential-offer:\/\/\?credential_offer_uri=/);
+    const holder = await holderKey();
+    const client = walletClient(holder);
+    const signer = { method: 'jwk' as const, alg: 'ES256', publicJwk: holder.publicJwk as never };
+
+    const credentialOffer = await client.resolveCredentialOffer(offer.uri);
+    const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
+    const { accessTokenResponse, dpop } = await client.retrievePreAuthorizedCodeAccessTokenFromOffer({ credentialOffer, issuerMetadata, dpop: { signer } });
+    expect(accessTokenResponse.token_type).toBe('DPoP');
+    expect(dpop?.nonce).toEqual(expect.any(String));
+
+    const { c_nonce } = await client.requestNonce({ issuerMetadata });
+    const { jwt } = await client.createCredentialRequestJwtProof({ issuerMetadata, credentialConfigurationId: configurationId, signer, nonce: c_nonce });
+    // Without the server's DPoP nonce the credential endpoint challenges; the library retries with the new one.
+    const result = await client.retrieveCredentials({
+      issuerMetadata,
+      accessToken: accessTokenResponse.access_token,
+      credentialConfigurationId: configurationId,
+      proofs: { jwt: [jwt] },
+      dpop: { signer },
+    });
+    const credential = (result.credentialResponse.credentials as { credential: string }[])[0]!.credential;
+    expect((await verifyWithPublishedKeys(credential)).payload).toMatchObject({ given_name: 'Ada', cnf: { jwk: { x: holder.publicJwk.x } } });
+
+    // The token is bound: without a DPoP proof, as Bearer, the library gets nothing.
+    const { jwt: another } = await client.createCredentialRequestJwtProof({ issuerMetadata, credentialConfigurationId: configurationId, signer, nonce: (await client.requestNonce({ issuerMetadata })).c_nonce });
+    const asBearer = await client
+      .retrieveCredentials({ issuerMetadata, accessToken: accessTokenResponse.access_token, credentialConfigurationId: configurationId, proofs: { jwt: [another] } })
+      .catch((error: unknown) => error);
+    expect(asBearer).toBeInstanceOf(Openid4vciRetrieveCredentialsError);
+    expect((asBearer as Openid4vciRetrieveCredentialsError).response.response.status).toBe(401);
+    expect((asBearer as Openid4vciRetrieveCredentialsError).response.credentialErrorResponseResult?.data).toMatchObject({ error: 'invalid_token' });
+  });
 
   it('serves metadata that the wallet library and RFC 8414 clients accept', async () => {
     const as = await (await fetch(`${issuer.url}/.well-known/oauth-authorization-server`)).json();

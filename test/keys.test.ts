@@ -42,8 +42,8 @@ async function activeRows() {
 /** A credential_issuances row as the credential endpoint writes it, for `publish_until`. */
 async function recordIssuance(issuerKid: string, expiresAt: Date | null) {
   await issuer.database.pool.query(
-    `INSERT INTO credential_issuances (id, offer_id, access_token_id, configuration_id, user_id, holder_key_thumbprint, credential_hash, issuer_kid, expires_at)
-     VALUES ($1, $2, $3, $4, $5, 'thumbprint', 'hash', $6, $7)`,
+    `INSERT INTO credential_issuances (id, offer_id, access_token_id, configuration_id, user_id, holder_key_thumbprint, credential_hash, issuer_kid, expires_at, format, type, valid_from)
+     VALUES ($1, $2, $3, $4, $5, 'thumbprint', 'hash', $6, $7, 'dc+sd-jwt', 'https://credentials.example.com/test', now())`,
     [randomUUID(), randomUUID(), randomUUID(), randomUUID(), randomUUID(), issuerKid, expiresAt],
   );
 }
@@ -289,6 +289,35 @@ describe('replacing the key', () => {
     expect(again.json()).toMatchObject({ code: 'Conflict' });
   });
 
+  it('accepts a SEC1 key (BEGIN EC PRIVATE KEY), also with the EC PARAMETERS block openssl ecparam -genkey writes before it', async () => {
+    for (const withParameters of [false, true]) {
+      const upload = await externalChain();
+      const sec1 = createPrivateKey(upload.privateKeyPem).export({ type: 'sec1', format: 'pem' }) as string;
+      expect(sec1).toMatch(/^-----BEGIN EC PRIVATE KEY-----/);
+      const privateKeyPem = withParameters ? `-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n${sec1}` : sec1;
+      const response = await issuer.client.put(ISSUER_KEYS, { privateKeyPem, certificateChainPem: upload.certificateChainPem });
+      expect(response.statusCode, response.body).toBe(200);
+      const expectedKid = await calculateJwkThumbprint(await webcrypto.subtle.exportKey('jwk', upload.keys.publicKey));
+      expect(response.json().kid).toBe(expectedKid);
+      const { header } = await signAndVerify();
+      expect(header.kid).toBe(expectedKid);
+    }
+  });
+
+  it('refuses an encrypted key with the command that decrypts it', async () => {
+    const upload = await externalChain();
+    const key = createPrivateKey(upload.privateKeyPem);
+    const encrypted = [
+      key.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' }) as string,
+      key.export({ type: 'sec1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' }) as string,
+    ];
+    for (const privateKeyPem of encrypted) {
+      const response = await issuer.client.put(ISSUER_KEYS, { privateKeyPem, certificateChainPem: upload.certificateChainPem });
+      expect(response.statusCode).toBe(400);
+      expect(response.json().details).toEqual([{ location: 'body', param: 'privateKeyPem', msg: 'Is encrypted; decrypt it first: openssl pkcs8 -in key.pem -out key.pk8.pem' }]);
+    }
+  });
+
   it('keeps a chain that stops below the root whole', async () => {
     const upload = await externalChain();
     const chain = [upload.certs.leaf, upload.certs.intermediate].map((cert) => cert.toString('pem')).join('\n');
@@ -305,7 +334,7 @@ describe('replacing the key', () => {
     const expired = await externalChain({ notBefore: new Date(Date.now() - 3 * DAY), notAfter: new Date(Date.now() - DAY) });
     const p384 = generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
     const ed25519 = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-    const sec1 = createPrivateKey(good.privateKeyPem).export({ type: 'sec1', format: 'pem' }) as string;
+    const p384Sec1 = generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey.export({ type: 'sec1', format: 'pem' }) as string;
     const pem = (...certs: x509.X509Certificate[]) => certs.map((cert) => cert.toString('pem')).join('\n');
 
     const cases: [string, { privateKeyPem: string; certificateChainPem: string }, string][] = [
@@ -317,7 +346,7 @@ describe('replacing the key', () => {
       ['broken PEM armour', { privateKeyPem: good.privateKeyPem, certificateChainPem: good.certificateChainPem.replace('-----END CERTIFICATE-----', '') }, 'certificateChainPem'],
       ['a P-384 key', { privateKeyPem: p384, certificateChainPem: good.certificateChainPem }, 'privateKeyPem'],
       ['an Ed25519 key', { privateKeyPem: ed25519, certificateChainPem: good.certificateChainPem }, 'privateKeyPem'],
-      ['a SEC1 key', { privateKeyPem: sec1, certificateChainPem: good.certificateChainPem }, 'privateKeyPem'],
+      ['a SEC1 key on P-384', { privateKeyPem: p384Sec1, certificateChainPem: good.certificateChainPem }, 'privateKeyPem'],
       ['a private key in the chain', { privateKeyPem: good.privateKeyPem, certificateChainPem: `${good.certificateChainPem}\n${good.privateKeyPem}` }, 'certificateChainPem'],
       ['an expired leaf', { privateKeyPem: expired.privateKeyPem, certificateChainPem: expired.certificateChainPem }, 'certificateChainPem'],
       ['a chain out of order', { privateKeyPem: good.privateKeyPem, certificateChainPem: pem(good.certs.leaf, good.certs.root, good.certs.intermediate) }, 'certificateChainPem'],

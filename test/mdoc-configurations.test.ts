@@ -40,14 +40,14 @@ describe('mDoc configurations: CRUD', () => {
       validFrom,
       validUntil,
       branding: { name: 'mDL', backgroundColor: '#003366' },
-      includeStatus: false,
+      includeStatus: true,
+      statusListBits: 2,
     };
     const response = await api.post(MDOC_CONFIGURATIONS, body);
     expect(response.statusCode, response.body).toBe(201);
     const created = response.json();
-    const { includeStatus: _includeStatus, ...stored } = body;
     expect(created).toEqual({
-      ...stored,
+      ...body,
       id: expect.any(String),
       format: 'mso_mdoc',
       claimMappings: {
@@ -71,7 +71,16 @@ describe('mDoc configurations: CRUD', () => {
     const created = await api.createMdocConfiguration(minimal({ expiresIn: { days: 10 } }));
     const replaced = await api.put(`${MDOC_CONFIGURATIONS}/${created.id}`, { type: created.type, claimMappings: {} });
     expect(replaced.statusCode, replaced.body).toBe(200);
-    expect(replaced.json()).toEqual({ id: created.id, format: 'mso_mdoc', type: created.type, claimMappings: {}, createdAt: created.createdAt, updatedAt: expect.any(String) });
+    expect(replaced.json()).toEqual({
+      id: created.id,
+      format: 'mso_mdoc',
+      type: created.type,
+      claimMappings: {},
+      includeStatus: false,
+      statusListBits: 1,
+      createdAt: created.createdAt,
+      updatedAt: expect.any(String),
+    });
     expect((await api.del(`${MDOC_CONFIGURATIONS}/${created.id}`)).statusCode).toBe(204);
     expect((await api.get(`${MDOC_CONFIGURATIONS}/${created.id}`)).statusCode).toBe(404);
   });
@@ -135,8 +144,8 @@ describe('mDoc configurations: validation', () => {
     expectBadRequest(await api.put(`${MDOC_CONFIGURATIONS}/${created.id}`, { type: 'org.iso.18013.5.9.mDL', expiresIn: { days: 1000 } }), ['expiresIn']);
   });
 
-  it('includeStatus may only be false until mDoc status lists exist; unknown fields are refused', async () => {
-    expectBadRequest(await api.post(MDOC_CONFIGURATIONS, minimal({ includeStatus: true })), ['includeStatus']);
+  it('statusListBits is 1 or 2; unknown fields are refused', async () => {
+    expectBadRequest(await api.post(MDOC_CONFIGURATIONS, minimal({ includeStatus: true, statusListBits: 4 })), ['statusListBits']);
     expectBadRequest(await api.post(MDOC_CONFIGURATIONS, minimal({ claimSourceId: randomUUID() })), ['claimSourceId']);
     expectBadRequest(await api.post(MDOC_CONFIGURATIONS, minimal({ format: 'mso_mdoc' })), ['format']);
   });

@@ -62,14 +62,25 @@ describe('token endpoint', () => {
   it('checks the transaction code before consuming the code, and locks the offer at the attempt limit', async () => {
     const offer = await withTx();
     const wrong = String(offer.transactionCode).startsWith('9') ? '100000' : '999999';
-    expectError(await api.requestToken({ 'pre-authorized_code': offer.code, tx_code: wrong }), 'invalid_grant');
-    expectError(await api.requestToken({ 'pre-authorized_code': offer.code, tx_code: wrong }), 'invalid_grant');
+    // Each wrong code says how many attempts are left (TX_CODE_MAX_ATTEMPTS is 3).
+    for (const left of ['2 attempts', '1 attempt']) {
+      const refused = await api.requestToken({ 'pre-authorized_code': offer.code, tx_code: wrong });
+      expectError(refused, 'invalid_grant');
+      expect(refused.json().error_description).toBe(`Wrong transaction code; ${left} left before the offer is locked`);
+    }
     // Still pending after two wrong codes: a typo does not burn the offer.
     const ok = await api.requestToken({ 'pre-authorized_code': offer.code, tx_code: String(offer.transactionCode) });
     expect(ok.statusCode).toBe(200);
 
     const locked = await withTx();
-    for (let i = 0; i < 3; i++) expectError(await api.requestToken({ 'pre-authorized_code': locked.code, tx_code: wrong }), 'invalid_grant');
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push(await api.requestToken({ 'pre-authorized_code': locked.code, tx_code: wrong }));
+    for (const answer of answers) expectError(answer, 'invalid_grant');
+    expect(answers.map((answer) => answer.json().error_description)).toEqual([
+      'Wrong transaction code; 2 attempts left before the offer is locked',
+      'Wrong transaction code; 1 attempt left before the offer is locked',
+      'Wrong transaction code; too many attempts, the offer is now locked',
+    ]);
     const { rows } = await issuer.database.pool.query('SELECT status, failed_attempts FROM offers WHERE id = $1', [locked.id]);
     expect(rows[0]).toEqual({ status: 'locked', failed_attempts: 3 });
     // Locked for good, even for the right code.

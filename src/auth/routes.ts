@@ -20,7 +20,7 @@ export async function apiKeyRoutes(app: App) {
       schema: {
         tags,
         summary: 'Create an API key (the key is shown only in this response)',
-        body: z.strictObject({ name: z.string().trim().min(1).max(200), role: z.enum(ROLES) }),
+        body: z.strictObject({ name: z.string().trim().min(1).max(200), role: z.enum(ROLES) }).meta({ examples: [{ name: 'Back office', role: 'issuer' }] }),
         response: { 201: apiKeySchema.extend({ key: z.string() }).meta({ id: 'CreatedApiKey' }) },
       },
     },

@@ -19,7 +19,7 @@ export const CREDENTIAL_EVENTS = {
   issue: { type: 'OPENID_CREDENTIAL_ISSUE', category: 'OpenId' },
 } as const satisfies Record<string, EventKind>;
 
-type Deps = Pick<AppContext, 'config' | 'db' | 'pool' | 'secrets' | 'caches' | 'invalidations'>;
+type Deps = Pick<AppContext, 'config' | 'db' | 'pool' | 'secrets' | 'caches' | 'invalidations' | 'metrics'>;
 
 /**
  * A credential request in any dialect, in one shape: the configuration asked for and its JWT proofs.
@@ -223,6 +223,7 @@ export async function issueCredentials(deps: Deps, audit: AuditContext, grant: A
     );
   }
 
+  deps.metrics.credentialsIssued(format.id, configuration.id, issued.length);
   const credentials = issued.map(({ credential }) => ({ credential }));
   if (request.dialect === '1.0') return { credentials, notification_id: notificationId };
   const { nonce } = issueNonce(secrets, config.oauth.cNonceExpiresInSeconds);

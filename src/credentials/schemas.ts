@@ -18,7 +18,10 @@ export const credentialRequestSchema = z
     proof: z.looseObject({ proof_type: z.string().max(100), jwt: z.string().optional() }).optional(),
     credential_response_encryption: z.unknown().optional(),
   })
-  .meta({ id: 'CredentialRequest' });
+  .meta({
+    id: 'CredentialRequest',
+    examples: [{ credential_configuration_id: '0195f3c2-8a4e-7c61-9d2b-3f6a1e5b7c90', proofs: { jwt: ['eyJ0eXAiOiJvcGVuaWQ0dmNpLXByb29mK2p3dCIsImFsZyI6IkVTMjU2In0.eyJub25jZSI6Ii4uLiJ9.c2lnbmF0dXJl'] } }],
+  });
 export type CredentialRequest = z.infer<typeof credentialRequestSchema>;
 
 const issuedCredentials = z.array(z.object({ credential: z.string() }));
@@ -52,5 +55,5 @@ export const notificationRequestSchema = z
     event: z.enum(NOTIFICATION_EVENTS),
     event_description: z.string().max(1000).regex(OAUTH_TEXT, 'must be printable ASCII without " and \\').optional(),
   })
-  .meta({ id: 'NotificationRequest' });
+  .meta({ id: 'NotificationRequest', examples: [{ notification_id: 'b2c8d7e1-4f0a-4c9e-8f3b-6a1d2e3f4a5b', event: 'credential_accepted' }] });
 export type NotificationRequest = z.infer<typeof notificationRequestSchema>;

@@ -117,10 +117,10 @@ export interface Database {
     version: Generated<string>;
     changed_at: Generated<Date>;
     created_at: Generated<Date>;
-    token: Buffer | null;
-    token_version: string | null;
-    token_issued_at: Date | null;
-    token_expires_at: Date | null;
+    signed: Buffer | null;
+    signed_version: string | null;
+    signed_at: Date | null;
+    signed_until: Date | null;
   };
   status_list_entries: {
     list_id: string;

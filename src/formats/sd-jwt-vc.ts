@@ -56,7 +56,22 @@ export const configurationInputSchema = z
     branding: brandingSchema.optional(),
     ...statusOptionsInput,
   })
-  .meta({ id: 'SdJwtConfigurationRequest' });
+  .meta({
+    id: 'SdJwtConfigurationRequest',
+    examples: [
+      {
+        type: 'https://credentials.example.com/identity',
+        name: 'Identity card',
+        claimMappings: {
+          given_name: { mapFrom: 'claims.givenName', required: true },
+          family_name: { mapFrom: 'claims.familyName', required: true },
+          birthdate: { mapFrom: 'claims.birthdate' },
+        },
+        expiresIn: { years: 1 },
+        branding: { name: 'Identity card', backgroundColor: '#0B3D91', textColor: '#FFFFFF' },
+      },
+    ],
+  });
 
 export const configurationSchema = z
   .object({

@@ -10,13 +10,14 @@ export async function healthRoutes(app: App) {
 
   app.get(
     '/health/live',
-    { schema: { tags: ['Health'], summary: 'The process is up', response: { 200: z.object({ status: z.literal('ok') }) } } },
+    { config: { requestLogLevel: 'debug' }, schema: { tags: ['Health'], summary: 'The process is up', response: { 200: z.object({ status: z.literal('ok') }) } } },
     async () => ({ status: 'ok' as const }),
   );
 
   app.get(
     '/health/ready',
     {
+      config: { requestLogLevel: 'debug' },
       schema: {
         tags: ['Health'],
         summary: 'The database is reachable and fully migrated',

@@ -51,6 +51,18 @@ export function useDepthLimitedJsonParser(app: FastifyInstance) {
   });
 }
 
+/**
+ * A body of a content type no parser takes (or of none at all): 415 naming the type to send, the
+ * route's `consumes` or JSON. The type sent is not repeated (OAuth error descriptions never repeat
+ * the request).
+ */
+export function refuseOtherContentTypes(app: FastifyInstance) {
+  app.addContentTypeParser('*', (request, _payload, done) => {
+    const expected = request.routeOptions.schema?.consumes?.[0] ?? 'application/json';
+    done(new HttpError(415, `Unsupported content type: send the body as ${expected} (Content-Type: ${expected})`), undefined);
+  });
+}
+
 // U+0000 and unpaired UTF-16 surrogates: PostgreSQL stores neither in text nor in jsonb, so a value
 // holding one would fail deep in a query. They have no place in any field of this API.
 const UNSTORABLE = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;

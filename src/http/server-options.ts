@@ -4,13 +4,15 @@ import { LogController, type FastifyBaseLogger, type FastifyError, type FastifyR
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { securityHeaderValues } from '../plugins/security-headers.js';
-import { WALLET_PATHS } from '../protocol.js';
+import { STATUS_LIST_PATHS, WALLET_PATHS } from '../protocol.js';
 
 export const BODY_LIMIT_BYTES = 500 * 1024;
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /** A path (below PUBLIC_URL's path) answered in the OAuth error shape: a wallet-facing endpoint, or below one. */
-const isWalletPath = (path: string) => Object.values(WALLET_PATHS).some((walletPath) => path === walletPath || path.startsWith(`${walletPath}/`));
+/** Paths served by the wallet scope (OAuth-shaped errors): the wallet endpoints and the status lists. */
+const WALLET_SCOPE_PATHS = [...Object.values(WALLET_PATHS), ...Object.values(STATUS_LIST_PATHS)];
+const isWalletPath = (path: string) => WALLET_SCOPE_PATHS.some((walletPath) => path === walletPath || path.startsWith(`${walletPath}/`));
 
 /**
  * How the HTTP server itself behaves: limits, request ids, proxies, and the answers Fastify writes
@@ -49,6 +51,7 @@ export function serverOptions(config: Config, logger: Logger | false | undefined
       const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : 'The URL is not valid (bad percent-encoding)';
       const path = (request.url.startsWith(walletPrefix) ? request.url.slice(walletPrefix.length) : request.url).split('?')[0]!;
       reply.status(status).headers(securityHeaders).header('cache-control', 'no-store');
+      request.failure = { code: isWalletPath(path) ? 'invalid_request' : 'BadRequest', reason: message, oauth: isWalletPath(path) };
       if (isWalletPath(path)) reply.send({ error: 'invalid_request', error_description: message });
       else reply.send({ code: 'BadRequest', message });
     },

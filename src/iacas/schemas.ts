@@ -36,10 +36,10 @@ export const createIacaSchema = z
       ctx.addIssue({ code: 'custom', path: ['stateOrProvinceName'], message: `must be a subdivision of ${body.country} (${body.country}-…)` });
     }
   })
-  .meta({ id: 'CreateIacaRequest' });
+  .meta({ id: 'CreateIacaRequest', examples: [{ country: 'US', stateOrProvinceName: 'US-CA', commonName: 'Example DMV IACA' }] });
 export type CreateIacaInput = z.infer<typeof createIacaSchema>;
 
-export const updateIacaSchema = z.strictObject({ active: z.boolean() }).meta({ id: 'UpdateIacaRequest' });
+export const updateIacaSchema = z.strictObject({ active: z.boolean() }).meta({ id: 'UpdateIacaRequest', examples: [{ active: true }] });
 
 export const certificateDataSchema = z
   .object({
@@ -64,14 +64,16 @@ export const iacaSchema = z
   .meta({ id: 'Iaca' });
 export type Iaca = z.infer<typeof iacaSchema>;
 
-export const createDocumentSignerSchema = z.strictObject({ iacaId: z.uuid() }).meta({ id: 'CreateDocumentSignerRequest' });
+export const createDocumentSignerSchema = z
+  .strictObject({ iacaId: z.uuid() })
+  .meta({ id: 'CreateDocumentSignerRequest', examples: [{ iacaId: '0195f3c2-8a4e-7c61-9d2b-3f6a1e5b7c90' }] });
 
 export const updateDocumentSignerSchema = z
   .strictObject({
     active: z.boolean(),
     certificatePem: z.string().min(1).max(20_000).optional().describe("Unmanaged IACA: the certificate its owner issued for this signer's CSR"),
   })
-  .meta({ id: 'UpdateDocumentSignerRequest' });
+  .meta({ id: 'UpdateDocumentSignerRequest', examples: [{ active: true }] });
 export type UpdateDocumentSignerInput = z.infer<typeof updateDocumentSignerSchema>;
 
 export const documentSignerSchema = z

@@ -31,7 +31,7 @@ export const issuedCredentialSchema = z
   .meta({ id: 'IssuedCredential' });
 export type IssuedCredentialRecord = z.infer<typeof issuedCredentialSchema>;
 
-export const statusBodySchema = z.strictObject({ status: statusName }).meta({ id: 'CredentialStatus' });
+export const statusBodySchema = z.strictObject({ status: statusName }).meta({ id: 'CredentialStatus', examples: [{ status: 'suspended' }] });
 export type StatusBody = z.infer<typeof statusBodySchema>;
 
 export const bulkStatusResultSchema = z

@@ -4,7 +4,7 @@ import { audited, type AuditContext, type EventKind } from '../events/audit.js';
 import { CREDENTIAL_FORMATS, formatOf } from '../formats/index.js';
 import { STATUS_VALUES, statusName, type StatusName } from '../status-lists/encoding.js';
 import { STATUS_LIST_TOPIC } from '../status-lists/store.js';
-import { statusListUri } from '../status-lists/use-cases.js';
+import { statusListUri } from '../status-lists/uris.js';
 import { getUser } from '../users/store.js';
 import type { BulkStatusResult, IssuedCredentialRecord } from './schemas.js';
 import {

@@ -145,7 +145,7 @@ export async function rotateKey(ctx: AppContext, audit: AuditContext): Promise<K
 }
 
 export interface UploadedKey {
-  /** PKCS#8 PEM (BEGIN PRIVATE KEY) of a P-256 key. */
+  /** PEM of a P-256 key: PKCS#8 (BEGIN PRIVATE KEY) or SEC1 (BEGIN EC PRIVATE KEY). */
   privateKeyPem: string;
   /** PEM certificates, leaf (for privateKeyPem) first, each followed by its issuer. */
   certificateChainPem: string;
@@ -160,16 +160,26 @@ export async function replaceKey(ctx: AppContext, audit: AuditContext, upload: U
 
 const invalid = (field: keyof UploadedKey, message: string) => invalidInput([{ field, message }]);
 
+/** `openssl ecparam -genkey` writes the curve's parameters before the key; they say nothing the key does not. */
+const KEY_FORMATS: Record<string, 'pkcs8' | 'sec1'> = { 'PRIVATE KEY': 'pkcs8', 'EC PRIVATE KEY': 'sec1' };
+const DECRYPT = 'decrypt it first: openssl pkcs8 -in key.pem -out key.pk8.pem';
+
+/** A P-256 private key as PKCS#8 (BEGIN PRIVATE KEY) or SEC1 (BEGIN EC PRIVATE KEY, RFC 5915), unencrypted. */
 function readPrivateKey(pem: string): KeyObject {
-  const blocks = readPemBlocks(pem);
+  if (/Proc-Type:\s*4,ENCRYPTED/.test(pem)) throw invalid('privateKeyPem', `Is encrypted; ${DECRYPT}`);
+  const blocks = readPemBlocks(pem)?.filter((block) => block.label !== 'EC PARAMETERS');
   if (blocks?.length !== 1) throw invalid('privateKeyPem', 'Must be exactly one PEM block (-----BEGIN PRIVATE KEY-----)');
   const [{ label, der }] = blocks as [(typeof blocks)[number]];
-  if (label !== 'PRIVATE KEY') throw invalid('privateKeyPem', `Must be an unencrypted PKCS#8 key (BEGIN PRIVATE KEY), not BEGIN ${label}`);
+  if (label === 'ENCRYPTED PRIVATE KEY') throw invalid('privateKeyPem', `Is encrypted; ${DECRYPT}`);
+  const type = KEY_FORMATS[label];
+  if (!type) {
+    throw invalid('privateKeyPem', `Must be an unencrypted P-256 key, PKCS#8 (BEGIN PRIVATE KEY) or SEC1 (BEGIN EC PRIVATE KEY), not BEGIN ${label}`);
+  }
   let key: KeyObject;
   try {
-    key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    key = createPrivateKey({ key: der, format: 'der', type });
   } catch {
-    throw invalid('privateKeyPem', 'Is not a valid PKCS#8 private key');
+    throw invalid('privateKeyPem', type === 'sec1' ? 'Is not a valid SEC1 EC private key' : 'Is not a valid PKCS#8 private key');
   }
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
     throw invalid('privateKeyPem', 'Must be an EC key on the P-256 curve (ES256)');

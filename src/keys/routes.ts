@@ -52,8 +52,21 @@ export async function keyRoutes(app: App) {
         summary: 'Replace the signing key with an uploaded key and certificate chain',
         description: 'The previous key is retired and stays in the JWKS until the last credential it signed expires.',
         body: z.strictObject({
-          privateKeyPem: z.string().min(1).max(16_384).describe('Unencrypted PKCS#8 PEM (BEGIN PRIVATE KEY) of a P-256 key'),
+          privateKeyPem: z
+            .string()
+            .min(1)
+            .max(16_384)
+            .describe('Unencrypted PEM of a P-256 key: PKCS#8 (BEGIN PRIVATE KEY) or SEC1 (BEGIN EC PRIVATE KEY, as `openssl ecparam -genkey` writes it)'),
           certificateChainPem: z.string().min(1).max(100_000).describe('PEM certificates, the leaf for privateKeyPem first, then each issuer'),
+        })
+        // The shape only: a working example would be a private key everyone knows.
+        .meta({
+          examples: [
+            {
+              privateKeyPem: '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg…\n-----END PRIVATE KEY-----\n',
+              certificateChainPem: '-----BEGIN CERTIFICATE-----\nMIIBkTCCATegAwIBAgIU…\n-----END CERTIFICATE-----\n',
+            },
+          ],
         }),
         response: { 200: issuerKeySchema, 409: managementErrorSchema },
       },

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import type { ConfigurationRecord, MetadataDialect } from '../formats/format.js';
 import { formatOf } from '../formats/index.js';
+import { aggregationUri } from '../status-lists/uris.js';
 import { DPOP_SIGNING_ALGS, PRE_AUTHORIZED_GRANT, WALLET_PATHS } from '../protocol.js';
 
 const LOCALE = 'en';
@@ -29,5 +30,8 @@ export function authorizationServerMetadata(config: Config) {
     // RFC 8414 §2 requires the member; with no authorization endpoint it names the code flow's type.
     response_types_supported: ['code'],
     dpop_signing_alg_values_supported: [...DPOP_SIGNING_ALGS],
+    // draft-ietf-oauth-status-list §9.3. One endpoint only: the SD-JWT VCs' lists, which OAuth verifiers
+    // read; each mDoc list names its own aggregation in its CWT (§9.1).
+    status_list_aggregation_endpoint: aggregationUri(config, 'jwt'),
   };
 }

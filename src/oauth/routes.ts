@@ -3,7 +3,7 @@ import type { App } from '../context.js';
 import { issueNonce } from '../crypto/c-nonce.js';
 import { OAuthError } from '../errors/oauth.js';
 import { oauthErrorSchema } from '../errors/render.js';
-import { WALLET_PATHS } from '../protocol.js';
+import { PRE_AUTHORIZED_GRANT, WALLET_PATHS } from '../protocol.js';
 import { issueDpopNonce } from './dpop.js';
 import { TOKEN_EVENTS, exchangePreAuthorizedCode } from './token.js';
 
@@ -15,7 +15,10 @@ const tokenRequestSchema = z
     tx_code: z.string().max(64).optional(),
     user_pin: z.string().max(64).optional(),
   })
-  .meta({ id: 'TokenRequest' });
+  .meta({
+    id: 'TokenRequest',
+    examples: [{ grant_type: PRE_AUTHORIZED_GRANT, 'pre-authorized_code': 'SplxlOBeZQQYbYS6WxSbIA', tx_code: '493536' }],
+  });
 
 const tokenResponseSchema = z
   .object({

@@ -6,6 +6,7 @@ import { newRowId } from '../db/ids.js';
 import { skipFailureEvent } from '../errors/domain.js';
 import { OAuthError } from '../errors/oauth.js';
 import type { AuditContext, EventKind } from '../events/audit.js';
+import type { RedemptionOutcome } from '../metrics/metrics.js';
 import { PRE_AUTHORIZED_GRANT, WALLET_PATHS } from '../protocol.js';
 import { DpopRefused, checkDpopProof, issueDpopNonce } from './dpop.js';
 import { consumeDpopProof, findOfferByCode, redeemPreAuthorizedCode, revokeTokensOfOffer } from './store.js';
@@ -54,7 +55,7 @@ async function dpopBinding(ctx: Pick<AppContext, 'pool' | 'secrets' | 'config'>,
 
 /** Token endpoint, pre-authorized code grant (OID4VCI 1.0 §6), with DPoP when the wallet sends a proof. */
 export async function exchangePreAuthorizedCode(
-  ctx: Pick<AppContext, 'pool' | 'secrets' | 'config'>,
+  ctx: Pick<AppContext, 'pool' | 'secrets' | 'config' | 'metrics'>,
   audit: AuditContext,
   request: TokenRequest,
   dpopProof?: string | string[],
@@ -78,6 +79,7 @@ export async function exchangePreAuthorizedCode(
   });
 
   if (redeemed?.status === 'redeemed') {
+    ctx.metrics.tokenRedemption('success');
     // Draft 13 wallets take the c_nonce from here; 1.0 wallets call the nonce endpoint.
     const { nonce } = issueNonce(secrets, config.oauth.cNonceExpiresInSeconds);
     return {
@@ -89,31 +91,38 @@ export async function exchangePreAuthorizedCode(
     };
   }
   if (redeemed) {
-    // The redemption statement counted the attempt and recorded its FAIL event.
-    throw skipFailureEvent(
-      new OAuthError('invalid_grant', redeemed.status === 'locked' ? 'Wrong transaction code; too many attempts, the offer is now locked' : 'Wrong transaction code'),
-      'recorded with the change',
-    );
+    ctx.metrics.tokenRedemption(redeemed.status === 'locked' ? 'locked' : 'wrong_tx_code');
+    // The redemption statement counted the attempt, and returned the count, and recorded its FAIL event.
+    const left = Math.max(config.offers.txCodeMaxAttempts - redeemed.failed_attempts, 0);
+    const description =
+      redeemed.status === 'locked'
+        ? 'Wrong transaction code; too many attempts, the offer is now locked'
+        : `Wrong transaction code; ${left} ${left === 1 ? 'attempt' : 'attempts'} left before the offer is locked`;
+    throw skipFailureEvent(new OAuthError('invalid_grant', description), 'recorded with the change');
   }
 
   const offer = await findOfferByCode(ctx.pool, codeHash, txCodeHash);
-  if (!offer) throw skipFailureEvent(new OAuthError('invalid_grant', 'Unknown pre-authorized code'), 'names nothing that exists');
+  const refuse = (outcome: RedemptionOutcome, error: OAuthError) => {
+    ctx.metrics.tokenRedemption(outcome);
+    return error;
+  };
+  if (!offer) throw refuse('unknown_code', skipFailureEvent(new OAuthError('invalid_grant', 'Unknown pre-authorized code'), 'names nothing that exists'));
   switch (offer.status) {
     case 'redeemed': {
       // A replay means the code leaked: revoke what the first redemption issued (RFC 6749 §4.1.2, by
       // analogy), but only when the replay knew the transaction code too. Anyone who merely saw the
       // QR code could otherwise cancel the holder's issuance.
       if (offer.tx_code_known) await revokeTokensOfOffer(ctx.pool, offer.id);
-      throw new OAuthError('invalid_grant', 'The pre-authorized code has already been used');
+      throw refuse('replay', new OAuthError('invalid_grant', 'The pre-authorized code has already been used'));
     }
     case 'revoked':
-      throw new OAuthError('invalid_grant', 'The offer has been revoked');
+      throw refuse('revoked', new OAuthError('invalid_grant', 'The offer has been revoked'));
     case 'locked':
-      throw new OAuthError('invalid_grant', 'The offer is locked after too many wrong transaction codes');
+      throw refuse('locked', new OAuthError('invalid_grant', 'The offer is locked after too many wrong transaction codes'));
   }
-  if (offer.expired) throw new OAuthError('invalid_grant', 'The pre-authorized code has expired');
-  if (offer.tx_code_required && txCode === undefined) throw new OAuthError('invalid_request', 'tx_code is required for this offer');
-  if (!offer.tx_code_required && txCode !== undefined) throw new OAuthError('invalid_request', 'tx_code was not expected for this offer');
+  if (offer.expired) throw refuse('expired', new OAuthError('invalid_grant', 'The pre-authorized code has expired'));
+  if (offer.tx_code_required && txCode === undefined) throw refuse('invalid_request', new OAuthError('invalid_request', 'tx_code is required for this offer'));
+  if (!offer.tx_code_required && txCode !== undefined) throw refuse('invalid_request', new OAuthError('invalid_request', 'tx_code was not expected for this offer'));
   // Pending when we looked again: another request changed it in between; treat as used.
-  throw new OAuthError('invalid_grant', 'The pre-authorized code could not be redeemed');
+  throw refuse('replay', new OAuthError('invalid_grant', 'The pre-authorized code could not be redeemed'));
 }

@@ -43,7 +43,17 @@ export const createOfferSchema = z
       }
     }
   })
-  .meta({ id: 'CreatePreAuthorizedOffer' });
+  .meta({
+    id: 'CreatePreAuthorizedOffer',
+    examples: [
+      {
+        credentials: ['0195f3c2-8a4e-7c61-9d2b-3f6a1e5b7c90'],
+        claims: { givenName: 'Ada', familyName: 'Lovelace' },
+        transactionCodeConfiguration: { description: 'The code we e-mailed you' },
+        byReference: true,
+      },
+    ],
+  });
 export type CreateOfferInput = z.infer<typeof createOfferSchema>;
 
 export const createdOfferSchema = z

@@ -109,6 +109,7 @@ export async function createOffer(ctx: AppContext, audit: AuditContext, input: C
     },
   });
   if (!written) throw conflict('A credential configuration of this offer was deleted meanwhile; try again');
+  ctx.metrics.offerCreated();
 
   const uri = reference ? offerUri(config, { reference }) : offerUri(config, { value: credentialOffer(config, input.credentials, code, txCode) });
   return {

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { App } from '../context.js';
-import { refuseUnstorableText, useDepthLimitedJsonParser } from '../http/input-limits.js';
+import { refuseOtherContentTypes, refuseUnstorableText, useDepthLimitedJsonParser } from '../http/input-limits.js';
 
 /**
  * What every request body may be: JSON only (the wallet-facing scope adds form bodies for the token
@@ -11,6 +11,7 @@ export const inputLimits = fp(
   async (app: App) => {
     app.removeContentTypeParser('text/plain');
     useDepthLimitedJsonParser(app);
+    refuseOtherContentTypes(app);
     app.addHook('preValidation', refuseUnstorableText);
   },
   { name: 'input-limits' },

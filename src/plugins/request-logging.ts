@@ -1,6 +1,13 @@
 import fp from 'fastify-plugin';
 import type { App } from '../context.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The level of the route's request log line; health checks, polled every few seconds, log at debug. */
+    requestLogLevel?: 'debug';
+  }
+}
+
 /**
  * Query parameters whose values are logged: the filters and paging of the management lists. Anything
  * else (a key or a code someone pasted into a URL) is counted, never written to the log.
@@ -23,16 +30,26 @@ export function loggedUrl(url: string): { url: string; unloggedQueryParameters?:
 
 /**
  * The request id is echoed in `X-Request-Id` (an incoming one is honoured, see http/server-options.ts),
- * and each request is logged once, when its response is sent.
+ * and each request is logged once, when its response is sent; a refused one with the code its
+ * answer carried and the reason (errors/render.ts).
  */
 export const requestLogging = fp(
   async (app: App) => {
+    app.decorateRequest('failure', null);
     app.addHook('onRequest', async (request, reply) => {
       reply.header('x-request-id', request.id);
     });
     app.addHook('onResponse', async (request, reply) => {
-      request.log.info(
-        { method: request.method, ...loggedUrl(request.url), statusCode: reply.statusCode, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 },
+      const level = request.routeOptions.config.requestLogLevel ?? 'info';
+      const failure = request.failure;
+      request.log[level](
+        {
+          method: request.method,
+          ...loggedUrl(request.url),
+          statusCode: reply.statusCode,
+          responseTimeMs: Math.round(reply.elapsedTime * 10) / 10,
+          ...(failure && { code: failure.code, reason: failure.reason }),
+        },
         'request completed',
       );
     });

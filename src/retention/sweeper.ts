@@ -62,11 +62,18 @@ export async function sweepOnce(pool: pg.Pool, retentionSeconds: number, eventRe
 /** Runs sweepOnce every `intervalSeconds`; returns a function that stops it. Failures are logged, never thrown. */
 export function startSweeper(
   pool: pg.Pool,
-  options: { intervalSeconds: number; retentionSeconds: number; eventRetentionSeconds: number; log: (error: unknown) => void },
+  options: {
+    intervalSeconds: number;
+    retentionSeconds: number;
+    eventRetentionSeconds: number;
+    /** What each sweep removed (undefined: another instance was sweeping). */
+    swept?: (result: SweepResult | undefined) => void;
+    log: (error: unknown) => void;
+  },
 ): () => Promise<void> {
   let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
-    running = sweepOnce(pool, options.retentionSeconds, options.eventRetentionSeconds).catch(options.log);
+    running = sweepOnce(pool, options.retentionSeconds, options.eventRetentionSeconds).then(options.swept, options.log);
   }, options.intervalSeconds * 1000);
   timer.unref();
   return async () => {

@@ -42,20 +42,20 @@ export async function statusListRoutes(app: App) {
         },
       },
       async (request, reply) => {
-        const token = await statusListToken(app.ctx, request.params.id);
-        if (!token || token.kind !== kind) throw new OAuthError('invalid_request', 'There is no such status list', 404);
-        if (!accepts(request.headers.accept, token.mediaType)) throw new OAuthError('invalid_request', `This status list is served as ${token.mediaType} only`, 406);
+        const list = await statusListToken(app.ctx, request.params.id);
+        if (!list || list.kind !== kind) throw new OAuthError('invalid_request', 'There is no such status list', 404);
+        if (!accepts(request.headers.accept, list.mediaType)) throw new OAuthError('invalid_request', `This status list is served as ${list.mediaType} only`, 406);
         // §14.5: verifiers cache for the token's ttl (its claims win over these headers); never past its exp.
-        const maxAge = Math.max(0, Math.min(ttlSeconds, Math.floor((token.expiresAt.getTime() - Date.now()) / 1000)));
+        const maxAge = Math.max(0, Math.min(ttlSeconds, Math.floor((list.expiresAt.getTime() - Date.now()) / 1000)));
         reply
-          .header('etag', token.etag)
-          .header('last-modified', token.issuedAt.toUTCString())
+          .header('etag', list.etag)
+          .header('last-modified', list.issuedAt.toUTCString())
           .header('cache-control', `public, max-age=${maxAge}`)
           .header('vary', 'accept');
         const since = request.headers['if-modified-since'];
-        const notModified = request.headers['if-none-match'] ? request.headers['if-none-match'] === token.etag : since !== undefined && Date.parse(since) >= token.issuedAt.getTime();
+        const notModified = request.headers['if-none-match'] ? request.headers['if-none-match'] === list.etag : since !== undefined && Date.parse(since) >= list.issuedAt.getTime();
         if (notModified) return reply.status(304).send(null);
-        return reply.type(token.mediaType).send(token.bytes);
+        return reply.type(list.mediaType).send(list.bytes);
       },
     );
 

@@ -33,16 +33,16 @@ export interface StatusListRow {
   size: number;
   version: string;
   changed_at: Date;
-  token: Buffer | null;
-  token_version: string | null;
-  token_issued_at: Date | null;
-  token_expires_at: Date | null;
+  signed: Buffer | null;
+  signed_version: string | null;
+  signed_at: Date | null;
+  signed_until: Date | null;
 }
 
 export async function findStatusList(db: Db, id: string): Promise<StatusListRow | undefined> {
   return (await db
     .selectFrom('status_lists')
-    .select(['id', 'kind', 'signer', 'signer_expires_at', 'bits', 'size', 'version', 'changed_at', 'token', 'token_version', 'token_issued_at', 'token_expires_at'])
+    .select(['id', 'kind', 'signer', 'signer_expires_at', 'bits', 'size', 'version', 'changed_at', 'signed', 'signed_version', 'signed_at', 'signed_until'])
     .where('id', '=', id)
     .executeTakeFirst()) as StatusListRow | undefined;
 }
@@ -59,7 +59,7 @@ export async function listSetEntries(db: Db, listId: string): Promise<{ idx: num
 export async function saveToken(db: Db, id: string, token: { bytes: Buffer; version: string; issuedAt: Date; expiresAt: Date }): Promise<void> {
   await db
     .updateTable('status_lists')
-    .set({ token: token.bytes, token_version: token.version, token_issued_at: token.issuedAt, token_expires_at: token.expiresAt })
+    .set({ signed: token.bytes, signed_version: token.version, signed_at: token.issuedAt, signed_until: token.expiresAt })
     .where('id', '=', id)
     .where('version', '=', token.version)
     .execute();

@@ -3,15 +3,12 @@ import type { AppContext } from '../context.js';
 import type { StatusReference } from '../formats/format.js';
 import { documentSignerById } from '../iacas/signer.js';
 import { loadKeyByKid } from '../keys/signing-key.js';
-import { STATUS_LIST_PATHS, type StatusListKind } from '../protocol.js';
+import type { StatusListKind } from '../protocol.js';
 import { compressedStatusList, type StatusBits } from './encoding.js';
 import { allocateEntries, findStatusList, listCurrentStatusLists, listSetEntries, saveToken, type StatusListRow } from './store.js';
+import { aggregationUri, statusListUri } from './uris.js';
 import { STATUS_LIST_MEDIA_TYPES, signCwtStatusList, signJwtStatusList, type StatusListContent } from './tokens.js';
 
-
-/** The URI of a list's token, and of the aggregation of its kind (§9): under PUBLIC_URL, like every public document. */
-export const statusListUri = (config: AppContext['config'], kind: StatusListKind, listId: string) => `${config.publicUrl}${STATUS_LIST_PATHS[kind]}/${listId}/token`;
-export const aggregationUri = (config: AppContext['config'], kind: StatusListKind) => `${config.publicUrl}${STATUS_LIST_PATHS[kind]}/distribution`;
 
 /**
  * `count` fresh entries for credentials about to be signed by `signer` (one each: never shared,
@@ -61,8 +58,8 @@ export async function statusListToken(deps: Deps, listId: string): Promise<Serve
     async () => {
       const row = await findStatusList(deps.db, listId);
       if (!row) return undefined;
-      if (row.token && row.token_version === row.version && fresh({ expiresAt: row.token_expires_at! })) {
-        return served(row, { bytes: row.token, issuedAt: row.token_issued_at!, expiresAt: row.token_expires_at! });
+      if (row.signed && row.signed_version === row.version && fresh({ expiresAt: row.signed_until! })) {
+        return served(row, { bytes: row.signed, issuedAt: row.signed_at!, expiresAt: row.signed_until! });
       }
       const token = await signStatusList(deps, row);
       if (token) await saveToken(deps.db, row.id, { ...token, version: row.version });

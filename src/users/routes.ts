@@ -8,7 +8,7 @@ import { USER_EVENTS, createUser, deleteUser, getUser, listUsers, updateUserClai
 
 const tags = ['Users'];
 const params = z.object({ id: z.uuid() });
-const userBody = z.strictObject({ claims: claimsSchema.default({}) });
+const userBody = z.strictObject({ claims: claimsSchema.default({}) }).meta({ examples: [{ claims: { givenName: 'Ada', familyName: 'Lovelace' } }] });
 const withoutSeq = ({ id, claims }: User) => ({ id, claims });
 
 export async function userRoutes(app: App) {
@@ -35,7 +35,9 @@ export async function userRoutes(app: App) {
       schema: {
         tags,
         summary: 'Find users whose claims include the given claims exactly',
-        body: z.strictObject({ claims: claimsSchema, ...pageQuerySchema.shape, limit: z.number().int().min(1).max(1000).default(100) }),
+        body: z
+          .strictObject({ claims: claimsSchema, ...pageQuerySchema.shape, limit: z.number().int().min(1).max(1000).default(100) })
+          .meta({ examples: [{ claims: { familyName: 'Lovelace' }, limit: 10 }] }),
         response: { 200: pageSchema(userSchema) },
       },
     },

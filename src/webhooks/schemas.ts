@@ -7,7 +7,7 @@ export const webhookBodySchema = z.strictObject({
   url: z.string().max(2048).describe('Where deliveries are POSTed: https (http outside production); no loopback or private address unless WEBHOOK_ALLOW_PRIVATE_NETWORKS'),
   events: z.array(webhookEventSchema).min(1).max(WEBHOOK_EVENTS.length * 4).describe('The events to deliver'),
   disabled: z.boolean().default(false).describe('A disabled webhook gets nothing new; its pending deliveries wait'),
-});
+}).meta({ examples: [{ url: 'https://backend.example.com/hooks/vci', events: ['offer.redeemed', 'credential.issued'], disabled: false }] });
 export type WebhookBody = z.infer<typeof webhookBodySchema>;
 
 export const webhookSchema = z

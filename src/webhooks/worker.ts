@@ -22,6 +22,9 @@ export interface DeliveryOutcome {
   durationMs: number;
 }
 
+/** vci_webhook_deliveries_total's outcome of an attempt: failed and retried, or failed for the last time. */
+export const WEBHOOK_METRIC_OUTCOME = { delivered: 'delivered', retry: 'failed', failed: 'gave_up' } as const satisfies Record<Exclude<AttemptOutcome['kind'], 'dropped'>, string>;
+
 /** Attempts in flight at once per instance. */
 const CONCURRENCY = 16;
 /** How often each instance looks for due deliveries when no notification woke it (retries fall due by the clock). */

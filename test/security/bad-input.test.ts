@@ -67,7 +67,16 @@ const configurationBody = () => ({
   expiresIn: { days: 1 },
   branding: { backgroundColor: '#000000' },
 });
-const configurationFields: Record<string, JsonType> = { type: 'string', name: 'string', description: 'string', claimMappings: 'object', expiresIn: 'object', branding: 'object' };
+const configurationFields: Record<string, JsonType> = {
+  type: 'string',
+  name: 'string',
+  description: 'string',
+  claimMappings: 'object',
+  expiresIn: 'object',
+  branding: 'object',
+  includeStatus: 'boolean',
+  statusListBits: 'number',
+};
 const configurationLimits = { type: { type: 'string', max: 1024 }, name: { type: 'string', max: 200 }, description: { type: 'string', max: 1000 } } as const;
 const M = '/v2/credentials/mobile/configurations';
 const I = '/v2/credentials/mobile/iacas';
@@ -82,9 +91,20 @@ const mdocConfigurationBody = () => ({
   branding: { backgroundColor: '#000000' },
   includeStatus: false,
 });
-const mdocConfigurationFields: Record<string, JsonType> = { ...configurationFields, validFrom: 'string', validUntil: 'string', includeStatus: 'boolean' };
+const mdocConfigurationFields: Record<string, JsonType> = { ...configurationFields, validFrom: 'string', validUntil: 'string' };
+const statusBody = { body: 'json', valid: () => ({ status: 'invalid' }), fields: { status: 'string' } } as const;
+// The status lists live in the wallet scope: their errors are OAuth-shaped, as for the other documents a verifier or wallet fetches.
+const issuedCredentialRoutes = (profile: 'sd-jwt' | 'mobile'): RouteSpec[] => [
+  { method: 'GET', url: `/v2/credentials/${profile}/:credentialId`, kind: 'management', body: 'none' },
+  { method: 'DELETE', url: `/v2/credentials/${profile}/:credentialId`, kind: 'management', body: 'none' },
+  { method: 'GET', url: `/v2/credentials/${profile}/:credentialId/status`, kind: 'management', body: 'none' },
+  { method: 'POST', url: `/v2/credentials/${profile}/:credentialId/status`, kind: 'management', ...statusBody },
+  { method: 'GET', url: `/v2/credentials/${profile}/status-lists/:id/token`, kind: 'wallet', body: 'none' },
+  { method: 'GET', url: `/v2/credentials/${profile}/status-lists/distribution`, kind: 'wallet', body: 'none' },
+];
 
 const ROUTES: RouteSpec[] = [
+  { method: 'GET', url: '/', kind: 'public', body: 'none' },
   { method: 'POST', url: '/v1/api-keys', kind: 'management', body: 'json', valid: () => ({ name: 'fuzz', role: 'auditor' }), fields: { name: 'string', role: 'string' }, limits: { name: { type: 'string', max: 200 } } },
   { method: 'GET', url: '/v1/api-keys', kind: 'management', body: 'none', query: page },
   { method: 'DELETE', url: '/v1/api-keys/:id', kind: 'management', body: 'none' },
@@ -152,6 +172,10 @@ const ROUTES: RouteSpec[] = [
   { method: 'GET', url: '/v1/users/:id', kind: 'management', body: 'none' },
   { method: 'PUT', url: '/v1/users/:id', kind: 'management', body: 'json', valid: () => ({ claims: { name: 'Ada' } }), fields: { claims: 'object' } },
   { method: 'DELETE', url: '/v1/users/:id', kind: 'management', body: 'none' },
+  { method: 'GET', url: '/v1/users/:userId/credentials', kind: 'management', body: 'none', query: page },
+  { method: 'POST', url: '/v1/users/:userId/credentials/status', kind: 'management', ...statusBody },
+  ...issuedCredentialRoutes('sd-jwt'),
+  ...issuedCredentialRoutes('mobile'),
   {
     method: 'POST',
     url: O,
@@ -197,6 +221,7 @@ const ROUTES: RouteSpec[] = [
   { method: 'DELETE', url: '/v1/webhooks/:id', kind: 'management', body: 'none' },
   { method: 'GET', url: '/v1/webhooks/:id/deliveries', kind: 'management', body: 'none', query: page },
   { method: 'POST', url: '/v1/webhooks/deliveries/:id/redeliver', kind: 'management', body: 'none' },
+  { method: 'POST', url: `${O}/:id/credentials/status`, kind: 'management', ...statusBody },
   {
     method: 'POST',
     url: WALLET_PATHS.token,

@@ -115,7 +115,10 @@ describe('generated hostile key proofs', () => {
           if (m.signature) signatureChanges.push(m.signature);
         }
         const [head, body, signature] = (await handmadeJws(header, payload, signer)).split('.') as [string, string, string];
-        const jwt = `${head}.${body}.${signatureChanges.reduce((s, change) => change(s), signature)}`;
+        let changed = signatureChanges.reduce((s, change) => change(s), signature);
+        // Two flips of the same bit cancel out: a signature the mutations left whole is broken once more.
+        if (signatureChanges.length > 0 && changed === signature) changed = `${signature.slice(0, -2)}${signature.endsWith('AA') ? 'BA' : 'AA'}`;
+        const jwt = `${head}.${body}.${changed}`;
         const response = await post(draft13 ? requestDraft13(jwt) : request10(jwt));
         const label = JSON.stringify({ header, payload, signatureChanged: signatureChanges.length > 0 }).slice(0, 600);
         expectDocumentedRejection('wallet', response, label);

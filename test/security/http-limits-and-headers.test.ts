@@ -155,6 +155,7 @@ describe('content types', () => {
     const credential = await issuer.app.inject({ method: 'POST', url: WALLET_PATHS.credential, headers: { ...bearer(accessToken), 'content-type': 'application/x-www-form-urlencoded' }, payload: form });
     expectDocumentedRejection('wallet', credential);
     expect(credential.statusCode).toBe(415);
+    expect(credential.json().error_description).toBe('Unsupported content type: send the body as application/json (Content-Type: application/json)');
     const management = await issuer.app.inject({ method: 'POST', url: '/v1/users', headers: { ...bearer(issuer.adminKey), 'content-type': 'application/x-www-form-urlencoded' }, payload: 'claims=x' });
     expectDocumentedRejection('management', management);
     expect(management.json().code).toBe('UnsupportedMediaType');

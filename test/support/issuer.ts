@@ -35,6 +35,8 @@ export interface TestIssuer {
   logs: string[];
   /** Base URL when started with `listen: true`. */
   url: string;
+  /** GET /metrics when started with `listen: true`. */
+  metricsUrl: string;
   close(): Promise<void>;
 }
 
@@ -70,6 +72,8 @@ export async function startTestIssuer(
     PUBLIC_URL: options.publicUrl ?? `${options.listen ? `http://127.0.0.1:${port}` : 'https://issuer.example.com'}${options.publicPath ?? ''}`,
     DATABASE_POOL_SIZE: '5',
     LOG_LEVEL: (options.logLevel ?? 'info') as never,
+    // Any free port: several issuers run at once.
+    METRICS_PORT: '0',
     ...options.env,
   });
   const logger = createLogger(config, sink);
@@ -86,6 +90,7 @@ export async function startTestIssuer(
     secrets: issuer.ctx.secrets,
     logs,
     url: issuer.url,
+    metricsUrl: issuer.metricsUrl,
     async close() {
       await issuer.close();
       await own?.drop();

@@ -33,7 +33,7 @@ export interface ServiceProcess {
 }
 
 export interface SpawnOptions {
-  /** Its whole environment besides PATH, HOME, HOST and PORT: nothing else of this process's leaks in. */
+  /** Its whole environment besides PATH, HOME, HOST, PORT (and METRICS_PORT): nothing else of this process's leaks in. */
   env: Record<string, string>;
   /** Default: a free one. */
   port?: number;
@@ -62,7 +62,8 @@ export async function spawnService(entry: string | string[], options: SpawnOptio
   const label = typeof entry === 'string' ? entry : entry.join(' ');
   const child = spawn(command!, args, {
     cwd: options.cwd ?? ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...(tempDir && { DATA_DIR: tempDir }), ...options.env, HOST: '127.0.0.1', PORT: String(port) },
+    // METRICS_PORT: any free one unless `env` names one, so that services run side by side.
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...(tempDir && { DATA_DIR: tempDir }), METRICS_PORT: '0', ...options.env, HOST: '127.0.0.1', PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -53,7 +53,23 @@ export const configurationInputSchema = z
   .superRefine((input, ctx) => {
     for (const problem of validityProblems(input, new Date())) ctx.addIssue({ code: 'custom', path: [problem.path], message: problem.message });
   })
-  .meta({ id: 'MdocConfigurationRequest' });
+  .meta({
+    id: 'MdocConfigurationRequest',
+    examples: [
+      {
+        type: 'com.example.membership.1',
+        name: 'Membership card',
+        claimMappings: {
+          'com.example.membership.1': {
+            family_name: { mapFrom: 'claims.familyName', required: true },
+            given_name: { mapFrom: 'claims.givenName', required: true },
+            member_since: { mapFrom: 'claims.memberSince', type: 'date' },
+          },
+        },
+        expiresIn: { days: 365 },
+      },
+    ],
+  });
 
 export const configurationSchema = z
   .object({
