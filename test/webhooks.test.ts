@@ -206,6 +206,11 @@ describe('delivery', () => {
     const done = await deliveries(issuer, webhookId);
     expect(new Set(done.map((d) => d.id))).toEqual(target.ids());
     for (const delivery of done) expect(delivery).toMatchObject({ status: 'delivered', lastResponseStatus: 204, lastError: null, nextAttemptAt: null, deliveredAt: expect.any(String) });
+    // The metrics count attempts by outcome.
+    const { body: exposition } = await issuer.ctx.metrics.exposition();
+    const counted = (outcome: string) => Number(new RegExp(`^vci_webhook_deliveries_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm').exec(exposition)?.[1] ?? 0);
+    expect(counted('delivered')).toBeGreaterThanOrEqual(20);
+    expect(counted('failed')).toBeGreaterThanOrEqual(40);
   });
 
   it('a receiver that does not answer in time, then one that redirects, are failed attempts; the redirect is not followed', async () => {
