@@ -23,6 +23,7 @@ import { requestMetrics } from './plugins/request-metrics.js';
 import { securityHeaders } from './plugins/security-headers.js';
 import { walletScope } from './plugins/wallet-scope.js';
 import { userRoutes } from './users/routes.js';
+import { webhookRoutes } from './webhooks/routes.js';
 
 /** The HTTP application: the service's plugins, then each domain's routes. */
 export async function buildApp(ctx: AppContext, options: { logger?: Logger | false } = {}): Promise<App> {
@@ -51,6 +52,7 @@ export async function buildApp(ctx: AppContext, options: { logger?: Logger | fal
   await app.register(offerRoutes);
   await app.register(issuedCredentialRoutes);
   await app.register(metadataRoutes);
+  await app.register(webhookRoutes);
   await app.register(walletScope, { prefix: new URL(ctx.config.publicUrl).pathname.replace(/\/$/, '') });
   return app;
 }

@@ -49,6 +49,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SECRET: b, SECRET_PREVIOUS: 'short' })).toThrow(/^Invalid configuration: SECRET_PREVIOUS must be at least 32 characters$/);
   });
 
+  it('webhooks: private networks refused by default, a bounded attempt timeout and retry period', () => {
+    expect(loadConfig({}).webhooks).toEqual({ allowPrivateNetworks: false, timeoutSeconds: 10, retryForSeconds: 86_400 });
+    expect(loadConfig({ WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' }).webhooks.allowPrivateNetworks).toBe(true);
+    expect(() => loadConfig({ WEBHOOK_TIMEOUT_SECONDS: '61' })).toThrow(/^Invalid configuration: WEBHOOK_TIMEOUT_SECONDS/);
+    expect(() => loadConfig({ WEBHOOK_RETRY_FOR_SECONDS: '0' })).toThrow(/^Invalid configuration: WEBHOOK_RETRY_FOR_SECONDS/);
+  });
+
   it('serves the docs by default, but not in production unless DOCS says so', () => {
     expect(loadConfig({}).docs).toBe(true);
     expect(loadConfig({ DOCS: 'false' }).docs).toBe(false);

@@ -97,6 +97,9 @@ const envSchema = z.object({
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(100),
   REQUEST_TIMEOUT_SECONDS: seconds(30, 600),
   MAX_CONNECTIONS: z.coerce.number().int().min(0).max(1_000_000).default(1000),
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: booleanFlag.default(false),
+  WEBHOOK_TIMEOUT_SECONDS: seconds(10, 60),
+  WEBHOOK_RETRY_FOR_SECONDS: seconds(86_400, 7 * 86_400),
   DOCS: booleanFlag.optional(),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
@@ -156,6 +159,12 @@ export interface Config {
   statusLists: { size: number; ttlSeconds: number; expiresInSeconds: number };
   /** The origins browser code may call from: public documents (metadata, offers by reference), and the token, nonce and credential endpoints. */
   cors: { publicOrigins: CorsOrigins; walletOrigins: CorsOrigins };
+  /**
+   * Webhook deliveries: whether URLs may reach loopback and private addresses (off: a management key
+   * cannot make the service probe its own network), how long one attempt may take (connect and
+   * response), and for how long a failing delivery is retried before it is marked failed.
+   */
+  webhooks: { allowPrivateNetworks: boolean; timeoutSeconds: number; retryForSeconds: number };
   /** Whether `/docs` and `/openapi.json` are served (DOCS; by default everywhere but in production). */
   docs: boolean;
   /** Where GET /metrics is served (a listener of its own, see metrics/server.ts), and the bearer token a scrape must carry. */
@@ -253,6 +262,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     statusLists: { size: e.STATUS_LIST_SIZE, ttlSeconds: e.STATUS_LIST_TTL_SECONDS, expiresInSeconds: e.STATUS_LIST_EXPIRES_IN_SECONDS },
     http: { requestTimeoutSeconds: e.REQUEST_TIMEOUT_SECONDS, maxConnections: e.MAX_CONNECTIONS },
     authFailuresPerMinute: e.AUTH_FAILURES_PER_MINUTE,
+    webhooks: { allowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS, timeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS, retryForSeconds: e.WEBHOOK_RETRY_FOR_SECONDS },
     docs: e.DOCS ?? e.NODE_ENV !== 'production',
     metrics: { host: e.METRICS_HOST, port: e.METRICS_PORT, token: e.METRICS_TOKEN },
     logFormat: e.LOG_FORMAT,

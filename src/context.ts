@@ -16,6 +16,7 @@ import { Metrics } from './metrics/metrics.js';
 import { createOfferWriter, type OfferWriter } from './offers/store.js';
 import { STATUS_LIST_TOPIC } from './status-lists/store.js';
 import type { ServedStatusList } from './status-lists/use-cases.js';
+import type { DeliveryOutcome } from './webhooks/worker.js';
 
 /** What every use case may depend on: settings, the database, the server secret, and the copies kept in memory. */
 export interface AppContext {
@@ -42,6 +43,8 @@ export interface AppContext {
   };
   /** Writes offers, sharing one statement between offers created at the same moment. */
   writeOffer: OfferWriter;
+  /** Told the outcome of every webhook delivery attempt this instance makes (for metrics). */
+  webhookDeliveryListeners: Set<(outcome: DeliveryOutcome) => void>;
   /** This instance's Prometheus metrics. */
   metrics: Metrics;
 }
@@ -72,6 +75,7 @@ export function createAppContext(parts: { config: Config; database: DatabaseHand
       statusListTokens: new InvalidatedCache<ServedStatusList>(invalidations, STATUS_LIST_TOPIC, { ttlMs: 60_000, maxEntries: 1000 }),
     },
     writeOffer: createOfferWriter(parts.database.pool),
+    webhookDeliveryListeners: new Set(),
     metrics: new Metrics(parts.database.pool, { maxConnections: parts.config.databasePoolSize }),
   };
 }

@@ -13,6 +13,7 @@ import { resealIacaKeys } from './iacas/use-cases.js';
 import { ensureActiveKey, resealIssuerKeys } from './keys/issuer-keys.js';
 import { startMetricsServer } from './metrics/server.js';
 import { startSweeper } from './retention/sweeper.js';
+import { WEBHOOK_METRIC_OUTCOME, startWebhookWorker } from './webhooks/worker.js';
 
 export interface RunningIssuer {
   app: App;
@@ -93,6 +94,15 @@ export async function startIssuer(config: Config, logger: Logger | false, option
         if (logger) logger.warn({ err: error }, 'sweep failed');
       },
     });
+    const stopWebhooks = startWebhookWorker({
+      ...ctx,
+      onOutcome: (outcome) => {
+        if (logger) logger[outcome.outcome === 'failed' ? 'warn' : outcome.outcome === 'delivered' ? 'debug' : 'info'](outcome, 'webhook delivery');
+        if (outcome.outcome !== 'dropped') ctx.metrics.webhookDelivery(WEBHOOK_METRIC_OUTCOME[outcome.outcome]);
+        for (const listener of ctx.webhookDeliveryListeners) listener(outcome);
+      },
+      log: (error, message) => logger && logger.warn({ err: error }, message),
+    });
     return {
       app,
       ctx,
@@ -105,6 +115,7 @@ export async function startIssuer(config: Config, logger: Logger | false, option
         await app.close();
         await metricsServer?.close();
         await stopSweeper();
+        await stopWebhooks();
         await stopDatabase();
       },
     };

@@ -24,7 +24,7 @@ describe('the sweeper keeps tables bounded', () => {
     await pool.query("INSERT INTO used_nonces VALUES (sha256('live'::bytea), now() + interval '5 minutes')");
 
     const result = await sweepOnce(pool, 86_400);
-    expect(result).toEqual({ usedNonces: 2500, usedDpopProofs: 0, accessTokens: 1, offers: 1, events: 0 });
+    expect(result).toEqual({ usedNonces: 2500, usedDpopProofs: 0, accessTokens: 1, offers: 1, events: 0, webhookDeliveries: 0 });
     expect(await count('used_nonces')).toBe(1);
     const { rows } = await pool.query('SELECT id FROM offers');
     expect(rows.map((r) => r.id)).toContain(live.id);

@@ -175,4 +175,33 @@ export interface Database {
     serial_number: string;
     revoked_at: Date;
   };
+  webhooks: {
+    id: string;
+    seq: Generated<string>;
+    url: string;
+    events: string[];
+    disabled: Generated<boolean>;
+    /** The signing secret, sealed with SecretKeys.encrypt. */
+    secret: Buffer;
+    created_at: Generated<Date>;
+    updated_at: Timestamp;
+  };
+  webhook_deliveries: {
+    id: string;
+    seq: Generated<string>;
+    webhook_id: string;
+    event_id: string;
+    event_type: string;
+    payload: Json<Record<string, unknown>>;
+    status: Generated<'pending' | 'delivered' | 'failed'>;
+    attempts: Generated<number>;
+    next_attempt_at: Generated<Date>;
+    lease: string | null;
+    retry_from: Generated<Date>;
+    created_at: Generated<Date>;
+    last_attempt_at: Date | null;
+    last_response_status: number | null;
+    last_error: string | null;
+    delivered_at: Date | null;
+  };
 }

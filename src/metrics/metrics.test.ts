@@ -26,7 +26,7 @@ describe('Metrics', () => {
   it('reads the pool when scraped, labels unmatched requests as such, and counts swept rows by table', async () => {
     const metrics = new Metrics(idlePool, { maxConnections: 5 });
     metrics.request(undefined, 'GET', 404, 1.5);
-    metrics.sweep({ offers: 2, accessTokens: 0, usedNonces: 1, usedDpopProofs: 0, events: 0 });
+    metrics.sweep({ offers: 2, accessTokens: 0, usedNonces: 1, usedDpopProofs: 0, events: 0, webhookDeliveries: 0 });
     metrics.sweep(undefined);
     metrics.webhookDelivery('delivered');
     const { body, contentType } = await metrics.exposition();

@@ -10,6 +10,7 @@ export interface SweepResult {
   usedNonces: number;
   usedDpopProofs: number;
   events: number;
+  webhookDeliveries: number;
 }
 
 /** Deletes in batches of 1000 so that no statement holds many row locks or runs long next to the hot path. */
@@ -28,8 +29,8 @@ async function deleteInBatches(client: pg.PoolClient, table: string, condition: 
 /**
  * Removes what can no longer be used: used c_nonces past their expiry (a replay would fail the
  * MAC'd expiry anyway), access tokens and offers expired for longer than the retention period (an
- * offer's claims snapshot is needed while its access token lives), and events older than their own
- * retention period (0: kept for ever).
+ * offer's claims snapshot is needed while its access token lives), and events and finished webhook
+ * deliveries older than their own retention period (0: kept for ever).
  */
 export async function sweepOnce(pool: pg.Pool, retentionSeconds: number, eventRetentionSeconds = 0): Promise<SweepResult | undefined> {
   const client = await pool.connect();
@@ -44,6 +45,11 @@ export async function sweepOnce(pool: pg.Pool, retentionSeconds: number, eventRe
         accessTokens: await deleteInBatches(client, 'access_tokens', 'expires_at < now() - make_interval(secs => $1)', cutoff),
         offers: await deleteInBatches(client, 'offers', 'expires_at < now() - make_interval(secs => $1)', cutoff),
         events: eventRetentionSeconds > 0 ? await deleteInBatches(client, 'events', 'timestamp < now() - make_interval(secs => $1)', [eventRetentionSeconds]) : 0,
+        // The delivery log goes with the events it was made from; what is still pending stays.
+        webhookDeliveries:
+          eventRetentionSeconds > 0
+            ? await deleteInBatches(client, 'webhook_deliveries', "status <> 'pending' AND created_at < now() - make_interval(secs => $1)", [eventRetentionSeconds])
+            : 0,
       };
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [SWEEP_LOCK_ID]);

@@ -205,6 +205,22 @@ const ROUTES: RouteSpec[] = [
   { method: 'GET', url: `${O}/:id`, kind: 'management', body: 'none' },
   { method: 'GET', url: `${O}/:id/qrcode`, kind: 'management', body: 'none' },
   { method: 'DELETE', url: `${O}/:id`, kind: 'management', body: 'none' },
+  ...(['POST', 'PUT'] as const).map(
+    (method): RouteSpec => ({
+      method,
+      url: method === 'POST' ? '/v1/webhooks' : '/v1/webhooks/:id',
+      kind: 'management',
+      body: 'json',
+      valid: () => ({ url: 'https://hooks.example.com/fuzz', events: ['offer.created'], disabled: true }),
+      fields: { url: 'string', events: 'array', disabled: 'boolean' },
+      limits: { url: { type: 'string', max: 2048 }, events: { type: 'array', max: 32 } },
+    }),
+  ),
+  { method: 'GET', url: '/v1/webhooks', kind: 'management', body: 'none', query: page },
+  { method: 'GET', url: '/v1/webhooks/:id', kind: 'management', body: 'none' },
+  { method: 'DELETE', url: '/v1/webhooks/:id', kind: 'management', body: 'none' },
+  { method: 'GET', url: '/v1/webhooks/:id/deliveries', kind: 'management', body: 'none', query: page },
+  { method: 'POST', url: '/v1/webhooks/deliveries/:id/redeliver', kind: 'management', body: 'none' },
   { method: 'POST', url: `${O}/:id/credentials/status`, kind: 'management', ...statusBody },
   {
     method: 'POST',

@@ -2,6 +2,7 @@ import { createHash, createPrivateKey, randomBytes } from 'node:crypto';
 import { exportJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WALLET_PATHS } from '../../src/protocol.js';
+import { WEBHOOK_EVENTS } from '../../src/webhooks/events.js';
 import { EVENTS, IACAS, OFFERS, USERS, credentialRequest, draft13CredentialRequest, tokenForm } from '../support/client.js';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.js';
 import { MDL_CLAIMS, MDL_CONFIGURATION } from '../support/mdoc.js';
@@ -29,6 +30,10 @@ beforeAll(async () => {
   const { key } = await api.createKey('issuer', 'back-end');
   secrets['API key'] = key;
   secrets.ADMIN_API_KEY = issuer.adminKey;
+  // A webhook for every event: its secret is kept (encrypted) and its payloads are stored too.
+  const webhook = await api.post('/v1/webhooks', { url: 'https://hooks.example.com/issuer', events: [...WEBHOOK_EVENTS] });
+  expect(webhook.statusCode, webhook.body).toBe(201);
+  secrets['webhook signing secret'] = webhook.json().secret;
   const backEnd = api.as(key);
   const { id: configurationId } = await backEnd.createConfiguration({
     type: 'https://credentials.example.com/identity',
@@ -123,6 +128,10 @@ describe('secrets at rest', () => {
     const { rows } = await issuer.database.pool.query('SELECT * FROM credential_issuances');
     expect(rows).toHaveLength(2);
     for (const value of CLAIM_VALUES) expect(JSON.stringify(rows)).not.toContain(value);
+    // Nor do webhook payloads (the secrets were searched for in every table above).
+    const { rows: deliveries } = await issuer.database.pool.query('SELECT event_type, payload FROM webhook_deliveries');
+    expect(new Set(deliveries.map((row) => row.event_type))).toEqual(new Set(['offer.created', 'offer.redeemed', 'credential.issued']));
+    for (const value of CLAIM_VALUES) expect(JSON.stringify(deliveries)).not.toContain(value);
     // Keys at rest: the issuer's private key is encrypted, never a PEM or a JWK with d; so are the
     // IACA's and the document signer's (sealed PKCS#8: no plaintext key is a prefix of what is stored).
     expect(dump.text).not.toMatch(/PRIVATE KEY|"d":/);
