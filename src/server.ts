@@ -13,6 +13,7 @@ import { resealIacaKeys } from './iacas/use-cases.js';
 import { ensureActiveKey, resealIssuerKeys } from './keys/issuer-keys.js';
 import { startMetricsServer } from './metrics/server.js';
 import { startSweeper } from './retention/sweeper.js';
+import { resealWebhookSecrets } from './webhooks/use-cases.js';
 import { WEBHOOK_METRIC_OUTCOME, startWebhookWorker } from './webhooks/worker.js';
 
 export interface RunningIssuer {
@@ -66,13 +67,14 @@ export async function startIssuer(config: Config, logger: Logger | false, option
         adminKey = await bootstrapAdminKey({ db: database.db, secrets });
       }
     }
-    // Private keys move to a rotated SECRET at once; one that neither secret opens stops the start here.
+    // Sealed values (private keys, webhook secrets) move to a rotated SECRET at once; one that neither secret opens stops the start here.
     try {
-      const resealed = (await resealIssuerKeys({ db: database.db, secrets })) + (await resealIacaKeys({ db: database.db, secrets }));
-      if (resealed && logger) logger.info({ resealed }, 'private keys sealed again under the new SECRET');
+      const deps = { db: database.db, secrets };
+      const resealed = (await resealIssuerKeys(deps)) + (await resealIacaKeys(deps)) + (await resealWebhookSecrets(deps));
+      if (resealed && logger) logger.info({ resealed }, 'private keys and webhook secrets sealed again under the new SECRET');
     } catch (error) {
       if (!(error instanceof SecretUnknownError)) throw error;
-      throw new ConfigError(`Invalid configuration: a private key is ${error.message}; set SECRET_PREVIOUS to the secret it was sealed with`);
+      throw new ConfigError(`Invalid configuration: a stored private key or webhook secret is ${error.message}; set SECRET_PREVIOUS to the secret it was sealed with`);
     }
     await ensureActiveKey({ db: database.db, secrets, config });
     await invalidations.start();

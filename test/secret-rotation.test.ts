@@ -48,6 +48,7 @@ const made = {} as {
   referenceQr: string;
   tokens: { used: string; leftUnused: string };
   nonce: string;
+  webhookSecret: string;
 };
 
 beforeAll(async () => {
@@ -71,6 +72,9 @@ beforeAll(async () => {
     made.referenceQr = (await qrSvg(api, made.offers.byReference.id)).body;
     made.tokens = { used: (await api.startSession({ credentials: [made.sdJwt], claims: { name: 'Ada' } })).token, leftUnused: (await api.startSession({ credentials: [made.sdJwt] })).token };
     made.nonce = await api.nonce();
+    const webhook = await api.post('/v1/webhooks', { url: 'https://hooks.example.com/vci', events: ['offer.created'], disabled: true });
+    expect(webhook.statusCode, webhook.body).toBe(201);
+    made.webhookSecret = webhook.json().secret;
     // A document signer is issued (and its key sealed) with the first mDoc.
     const mdocSession = await api.startSession({ credentials: [made.mdoc], claims: MDL_CLAIMS });
     expect((await api.requestCredential(mdocSession.token, credentialRequest(made.mdoc, [await proof(await api.nonce())]))).statusCode).toBe(200);
@@ -103,7 +107,7 @@ describe('SECRET=B with SECRET_PREVIOUS=A', () => {
     await second?.close();
   });
 
-  it('seals every private key again under B at start (two instances starting at once), and keeps signing with the same keys', async () => {
+  it('seals every private key and webhook secret again under B at start (two instances starting at once), and keeps signing with the same keys', async () => {
     const { pool } = first.database;
     const sealed = [
       ...(await pool.query<{ private_key: Buffer }>('SELECT private_key FROM issuer_keys')).rows,
@@ -111,6 +115,8 @@ describe('SECRET=B with SECRET_PREVIOUS=A', () => {
       ...(await pool.query<{ private_key: Buffer }>('SELECT private_key FROM document_signers')).rows,
     ];
     expect(sealed.length).toBeGreaterThanOrEqual(3);
+    const [webhook] = (await pool.query<{ secret: Buffer }>('SELECT secret FROM webhooks')).rows;
+    expect(keysB.decrypt(webhook!.secret).toString()).toBe(made.webhookSecret);
     for (const { private_key } of sealed) {
       expect(() => keysB.decrypt(private_key)).not.toThrow();
       expect(() => keysA.decrypt(private_key)).toThrow(/neither SECRET nor SECRET_PREVIOUS/);
@@ -208,6 +214,6 @@ describe('a SECRET that opens no private key, without SECRET_PREVIOUS', () => {
       (error: unknown) => error,
     );
     expect(refused).toBeInstanceOf(ConfigError);
-    expect((refused as Error).message).toMatch(/^Invalid configuration: a private key is sealed under a secret that is neither SECRET nor SECRET_PREVIOUS \(key id [\w-]+\); set SECRET_PREVIOUS[^\n]*$/);
+    expect((refused as Error).message).toMatch(/^Invalid configuration: a stored private key or webhook secret is sealed under a secret that is neither SECRET nor SECRET_PREVIOUS \(key id [\w-]+\); set SECRET_PREVIOUS[^\n]*$/);
   });
 });

@@ -1,7 +1,7 @@
 import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { checkNonce, issueNonce } from './c-nonce.js';
-import { SecretKeys, SecretUnknownError, resealPrivateKeys } from './secrets.js';
+import { SecretKeys, SecretUnknownError, resealEach } from './secrets.js';
 
 const A = 'unit-secret-A-0123456789-abcdefghijklmnopqrstuvwxyz';
 const B = 'unit-secret-B-0123456789-abcdefghijklmnopqrstuvwxyz';
@@ -60,9 +60,9 @@ describe('SecretKeys while SECRET is rotated', () => {
     const rotated = new SecretKeys(B, A);
     const rows = [{ private_key: new SecretKeys(A).encrypt(plaintext) }, { private_key: sealedWithoutKeyId(A) }, { private_key: sealedWithoutKeyId(B) }, { private_key: rotated.encrypt(plaintext) }];
     const replaced: Buffer[] = [];
-    expect(await resealPrivateKeys(rotated, rows, async (_row, sealed) => void replaced.push(sealed))).toBe(2);
+    expect(await resealEach(rotated, rows, (row) => row.private_key, async (_row, sealed) => void replaced.push(sealed))).toBe(2);
     for (const sealed of replaced) expect(new SecretKeys(B).decrypt(sealed)).toEqual(plaintext);
-    await expect(resealPrivateKeys(new SecretKeys(B), [{ private_key: new SecretKeys(A).encrypt(plaintext) }], async () => {})).rejects.toThrow(SecretUnknownError);
+    await expect(resealEach(new SecretKeys(B), [{ private_key: new SecretKeys(A).encrypt(plaintext) }], (row) => row.private_key, async () => {})).rejects.toThrow(SecretUnknownError);
   });
 
   it('accepts c_nonces issued under the previous secret, and no longer once it is dropped', () => {

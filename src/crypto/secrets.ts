@@ -126,17 +126,19 @@ export class SecretUnknownError extends Error {
 }
 
 /**
- * After SECRET was rotated: seals again under SECRET each of `rows`' private keys that was sealed
- * under SECRET_PREVIOUS, through `replace` (a compare-and-set: an instance that got there first wins,
- * with the same result). Throws SecretUnknownError for a key neither secret opens. Returns how many.
+ * After SECRET was rotated: seals again under SECRET each of `rows`' sealed values (`sealedOf`) that
+ * was sealed under SECRET_PREVIOUS, through `replace` (a compare-and-set: an instance that got there
+ * first wins, with the same result). Throws SecretUnknownError for a value neither secret opens.
+ * Returns how many.
  */
-export async function resealPrivateKeys<T extends { private_key: Buffer }>(
+export async function resealEach<T>(
   secrets: SecretKeys,
   rows: T[],
+  sealedOf: (row: T) => Buffer,
   replace: (row: T, sealed: Buffer) => Promise<void>,
 ): Promise<number> {
   const resealed = rows.flatMap((row) => {
-    const sealed = secrets.reseal(row.private_key);
+    const sealed = secrets.reseal(sealedOf(row));
     return sealed ? [{ row, sealed }] : [];
   });
   for (const { row, sealed } of resealed) await replace(row, sealed);

@@ -1,7 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { AppContext } from '../context.js';
-import { constantTimeEqual, resealPrivateKeys, type SecretKeys } from '../crypto/secrets.js';
+import { constantTimeEqual, resealEach, type SecretKeys } from '../crypto/secrets.js';
 import type { Db, Tx } from '../db/database.js';
 import { newRowId } from '../db/ids.js';
 import { conflict, invalidInput, notFound } from '../errors/domain.js';
@@ -355,5 +355,5 @@ export async function revokeDocumentSigner(ctx: Deps, audit: AuditContext, id: s
 
 /** After SECRET was rotated: IACA and document signer keys sealed under SECRET_PREVIOUS are sealed again under SECRET. Throws SecretUnknownError for one neither opens. */
 export async function resealIacaKeys(deps: { db: Db; secrets: SecretKeys }): Promise<number> {
-  return resealPrivateKeys(deps.secrets, await listSealedIacaKeys(deps.db), (row, sealed) => replaceSealedIacaKey(deps.db, row, row.private_key, sealed));
+  return resealEach(deps.secrets, await listSealedIacaKeys(deps.db), (row) => row.private_key, (row, sealed) => replaceSealedIacaKey(deps.db, row, row.private_key, sealed));
 }

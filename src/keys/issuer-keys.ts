@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, webcrypto, type KeyObject } from 'no
 import { calculateJwkThumbprint } from 'jose';
 import type { Config } from '../config.js';
 import type { AppContext } from '../context.js';
-import { resealPrivateKeys, type SecretKeys } from '../crypto/secrets.js';
+import { resealEach, type SecretKeys } from '../crypto/secrets.js';
 import type { Db, Tx } from '../db/database.js';
 import { conflict, invalidInput } from '../errors/domain.js';
 import { audited, type AuditContext, type EventKind } from '../events/audit.js';
@@ -99,7 +99,7 @@ async function generateKey(deps: Pick<KeyDeps, 'secrets' | 'config'>): Promise<N
 
 /** After SECRET was rotated: issuer keys sealed under SECRET_PREVIOUS are sealed again under SECRET. Throws SecretUnknownError for one neither opens. */
 export async function resealIssuerKeys(deps: { db: Db; secrets: SecretKeys }): Promise<number> {
-  return resealPrivateKeys(deps.secrets, await listSealedIssuerKeys(deps.db), (row, sealed) => replaceSealedIssuerKey(deps.db, row.kid, row.private_key, sealed));
+  return resealEach(deps.secrets, await listSealedIssuerKeys(deps.db), (row) => row.private_key, (row, sealed) => replaceSealedIssuerKey(deps.db, row.kid, row.private_key, sealed));
 }
 
 /** Creates the first signing key and its certificate chain unless an active key exists. Safe to run on every instance at once. */

@@ -192,3 +192,13 @@ export async function recordOfferExpiries(pool: pg.Pool, sliceSeconds: number): 
   });
   return rows[0] && { recorded: rows[0].recorded, caughtUp: rows[0].caught_up };
 }
+
+/** Every webhook's sealed signing secret (for sealing them again under a new SECRET). */
+export async function listSealedWebhookSecrets(db: Db): Promise<{ id: string; secret: Buffer }[]> {
+  return db.selectFrom('webhooks').select(['id', 'secret']).execute();
+}
+
+/** Replaces a sealed signing secret, unless it changed since it was read. */
+export async function replaceSealedWebhookSecret(db: Db, id: string, from: Buffer, to: Buffer): Promise<void> {
+  await db.updateTable('webhooks').set({ secret: to }).where('id', '=', id).where('secret', '=', from).execute();
+}

@@ -1,4 +1,6 @@
 import type { AppContext } from '../context.js';
+import { resealEach, type SecretKeys } from '../crypto/secrets.js';
+import type { Db } from '../db/database.js';
 import { newRowId } from '../db/ids.js';
 import { conflict, invalidInput, notFound } from '../errors/domain.js';
 import { audited, type AuditContext, type EventKind } from '../events/audit.js';
@@ -103,4 +105,9 @@ export async function redeliver(ctx: AppContext, audit: AuditContext, id: string
     if (!outcome.requeued) throw conflict('This delivery is still pending: it is being retried already');
     return { result: toDelivery(outcome.row), data: { webhookId: outcome.row.webhook_id, deliveryId: id } };
   });
+}
+
+/** After SECRET was rotated: signing secrets sealed under SECRET_PREVIOUS are sealed again under SECRET. Throws SecretUnknownError for one neither opens. */
+export async function resealWebhookSecrets(deps: { db: Db; secrets: SecretKeys }): Promise<number> {
+  return resealEach(deps.secrets, await store.listSealedWebhookSecrets(deps.db), (row) => row.secret, (row, sealed) => store.replaceSealedWebhookSecret(deps.db, row.id, row.secret, sealed));
 }
