@@ -61,9 +61,11 @@ describe('status list allocation', () => {
     );
     // A list takes entries until three quarters of it are used (the rest stay free as decoys).
     expect(lists.rows.length).toBeGreaterThanOrEqual(Math.ceil(CREDENTIALS / ((SIZE * 3) / 4)));
-    for (const list of lists.rows) {
+    for (const [index, list] of lists.rows.entries()) {
       expect(list.allocated).toBeLessThanOrEqual((SIZE * 3) / 4);
       expect(Number(list.entries)).toBe(list.allocated);
+      // Every list but the newest was filled before the next one was made: no burst made several at once.
+      if (index < lists.rows.length - 1) expect(list.allocated).toBeGreaterThan((SIZE * 3) / 4 - BATCH);
     }
 
     // In issuance order, an index is as often below its predecessor as above it.

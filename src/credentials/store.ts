@@ -90,6 +90,10 @@ const TOKEN_AGAIN = `
     AND (SELECT array_agg(DISTINCT holder_key_thumbprint ORDER BY holder_key_thumbprint) FROM credential_issuances
          WHERE access_token_id = $4 AND configuration_id = $3)
       = (SELECT array_agg(DISTINCT thumbprint ORDER BY thumbprint) FROM unnest($8::text[]) AS thumbprint)
+    -- A retry never re-issues what was revoked or suspended since.
+    AND NOT EXISTS (SELECT FROM credential_issuances c
+                    JOIN status_list_entries e ON e.list_id = c.status_list_id AND e.idx = c.status_index
+                    WHERE c.access_token_id = $4 AND c.configuration_id = $3 AND e.status <> 0)
   FOR UPDATE`;
 
 const recordIssuanceSql = (token: string) => `

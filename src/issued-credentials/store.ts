@@ -120,14 +120,18 @@ export async function changeStatus(pool: pg.Pool, change: StatusChange): Promise
         FROM credential
         JOIN status_list_entries e ON e.list_id = credential.status_list_id AND e.idx = credential.status_index
         JOIN status_lists l ON l.id = e.list_id
+        -- Entries, then lists, each locked in one order, so that concurrent bulk changes never deadlock.
+        ORDER BY e.list_id, e.idx
         FOR UPDATE OF e
+      ), locked_list AS (
+        SELECT id FROM status_lists WHERE id IN (SELECT list_id FROM entry) ORDER BY id FOR UPDATE
       ), changed AS (
         UPDATE status_list_entries e SET status = $2 FROM entry
         WHERE e.list_id = entry.list_id AND e.idx = entry.idx AND ${ALLOWED}
         RETURNING entry.id, entry.format, entry.list_id, entry.status AS previous
       ), list AS (
         UPDATE status_lists SET version = version + 1, changed_at = now()
-        WHERE id IN (SELECT list_id FROM changed)
+        WHERE id IN (SELECT id FROM locked_list) AND id IN (SELECT list_id FROM changed)
         RETURNING id
       ), announced AS (
         SELECT pg_notify($3, $4 || ':' || id) FROM list

@@ -18,6 +18,15 @@ function accepts(accept: string | undefined, mediaType: string): boolean {
     .some((range) => range === mediaType || range === `${type}/*` || range === '*/*');
 }
 
+/** RFC 9110 §13.1.2: `*`, or a list of entity tags compared weakly. */
+function matchesEtag(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  return ifNoneMatch.split(',').some((tag) => {
+    const trimmed = tag.trim();
+    return trimmed === '*' || trimmed.replace(/^W\//, '') === etag;
+  });
+}
+
 /**
  * The Status List Tokens and their aggregation (draft-ietf-oauth-status-list §8, §9), public (no
  * authentication), readable from any origin; registered inside the wallet-facing scope, under
@@ -35,7 +44,7 @@ export async function statusListRoutes(app: App) {
         config: { crossOrigin: 'public' },
         schema: {
           tags,
-          summary: `A Status List Token of ${credentials} (${mediaType}); conditional requests answer 304`,
+          summary: `A Status List Token of ${credentials} (${mediaType}); If-None-Match with its ETag answers 304`,
           params: z.object({ id: z.uuid() }),
           produces: [mediaType],
           response: { 200: z.unknown().describe(kind === 'jwt' ? 'The JWT (compact serialisation)' : 'The CWT (binary COSE_Sign1_Tagged)'), 304: z.null().describe('Not modified: the copy the client holds is current'), 404: oauthErrorSchema, 406: oauthErrorSchema },
@@ -47,14 +56,9 @@ export async function statusListRoutes(app: App) {
         if (!accepts(request.headers.accept, list.mediaType)) throw new OAuthError('invalid_request', `This status list is served as ${list.mediaType} only`, 406);
         // §14.5: verifiers cache for the token's ttl (its claims win over these headers); never past its exp.
         const maxAge = Math.max(0, Math.min(ttlSeconds, Math.floor((list.expiresAt.getTime() - Date.now()) / 1000)));
-        reply
-          .header('etag', list.etag)
-          .header('last-modified', list.issuedAt.toUTCString())
-          .header('cache-control', `public, max-age=${maxAge}`)
-          .header('vary', 'accept');
-        const since = request.headers['if-modified-since'];
-        const notModified = request.headers['if-none-match'] ? request.headers['if-none-match'] === list.etag : since !== undefined && Date.parse(since) >= list.issuedAt.getTime();
-        if (notModified) return reply.status(304).send(null);
+        // No Last-Modified: two tokens signed within one second would share it. The ETag is the bytes' digest.
+        reply.header('etag', list.etag).header('cache-control', `public, max-age=${maxAge}`).header('vary', 'accept');
+        if (matchesEtag(request.headers['if-none-match'], list.etag)) return reply.status(304).send(null);
         return reply.type(list.mediaType).send(list.bytes);
       },
     );

@@ -31,12 +31,15 @@ export interface ServedStatusList {
   etag: string;
   issuedAt: Date;
   expiresAt: Date;
+  /** Its exp is its signer's last moment: no later token could last longer, so it is not signed again before a change. */
+  atSignerEnd: boolean;
 }
 
 type Deps = Pick<AppContext, 'config' | 'db' | 'secrets' | 'caches'>;
 
-const served = (row: Pick<StatusListRow, 'kind'>, token: { bytes: Buffer; issuedAt: Date; expiresAt: Date }): ServedStatusList => ({
+const served = (row: Pick<StatusListRow, 'kind' | 'signer_expires_at'>, token: { bytes: Buffer; issuedAt: Date; expiresAt: Date }): ServedStatusList => ({
   kind: row.kind,
+  atSignerEnd: row.signer_expires_at !== null && token.expiresAt.getTime() >= row.signer_expires_at.getTime(),
   mediaType: STATUS_LIST_MEDIA_TYPES[row.kind],
   bytes: token.bytes,
   etag: `"${createHash('sha256').update(token.bytes).digest('base64url').slice(0, 27)}"`,
@@ -48,19 +51,22 @@ const served = (row: Pick<StatusListRow, 'kind'>, token: { bytes: Buffer; issued
  * The token of a list (§8.1), or undefined when there is no such list or nothing can sign it any
  * more. A token is signed after a change of the list, or once less than a `ttl` of it is left, and
  * kept in the database so that every instance serves it; each instance keeps a copy, dropped when a
- * change is announced. A change is therefore on the next fetch from any instance.
+ * change is announced (LISTEN/NOTIFY: milliseconds after the change commits; an instance whose
+ * listener falls behind stops trusting its caches, see db/invalidation.ts).
  */
 export async function statusListToken(deps: Deps, listId: string): Promise<ServedStatusList | undefined> {
   const { ttlSeconds } = deps.config.statusLists;
-  const fresh = (token: { expiresAt: Date }) => token.expiresAt.getTime() - Date.now() > ttlSeconds * 1000;
+  const fresh = (token: Pick<ServedStatusList, 'expiresAt' | 'atSignerEnd'>) => {
+    const left = token.expiresAt.getTime() - Date.now();
+    return left > 0 && (token.atSignerEnd || left > ttlSeconds * 1000);
+  };
   return deps.caches.statusListTokens.get(
     listId,
     async () => {
       const row = await findStatusList(deps.db, listId);
       if (!row) return undefined;
-      if (row.signed && row.signed_version === row.version && fresh({ expiresAt: row.signed_until! })) {
-        return served(row, { bytes: row.signed, issuedAt: row.signed_at!, expiresAt: row.signed_until! });
-      }
+      const stored = row.signed && served(row, { bytes: row.signed, issuedAt: row.signed_at!, expiresAt: row.signed_until! });
+      if (stored && row.signed_version === row.version && fresh(stored)) return stored;
       const token = await signStatusList(deps, row);
       if (token) await saveToken(deps.db, row.id, { ...token, version: row.version });
       return token && served(row, token);
