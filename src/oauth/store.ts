@@ -39,7 +39,10 @@ export async function redeemPreAuthorizedCode(pool: pg.Pool, attempt: Redemption
             ELSE 'pending' END,
           failed_attempts = failed_attempts + CASE WHEN tx_code_hash IS NULL OR tx_code_hash = $2 THEN 0 ELSE 1 END,
           redeemed_at = CASE WHEN tx_code_hash IS NULL OR tx_code_hash = $2 THEN now() END
-        WHERE code_hash = $1 AND status = 'pending' AND expires_at > now()
+        -- (… = 'pending') IS TRUE: the same test, which no index can serve. Prepared, this statement runs a
+        -- cached generic plan; made while offers was small, that plan walked offers_status_seq through every
+        -- pending offer, filtering on code_hash, and flows slowed as pending offers piled up.
+        WHERE code_hash = $1 AND (status = 'pending') IS TRUE AND expires_at > now()
           AND (tx_code_hash IS NULL) = ($2::bytea IS NULL)
         RETURNING id, status, configuration_ids, user_id, failed_attempts
       ), token AS (

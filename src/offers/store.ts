@@ -151,7 +151,8 @@ export interface ReferencedOffer {
 export async function findLiveOfferByReference(pool: pg.Pool, referenceHash: Buffer): Promise<ReferencedOffer | undefined> {
   const { rows } = await pool.query<ReferencedOffer>({
     name: 'find-offer-by-reference',
-    text: `SELECT id, configuration_ids, tx_code FROM offers WHERE reference_hash = $1 AND status = 'pending' AND expires_at > now()`,
+    // IS TRUE keeps the cached generic plan off offers_status_seq (see redeemPreAuthorizedCode).
+    text: `SELECT id, configuration_ids, tx_code FROM offers WHERE reference_hash = $1 AND (status = 'pending') IS TRUE AND expires_at > now()`,
     values: [referenceHash],
   });
   return rows[0];
