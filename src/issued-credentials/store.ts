@@ -63,11 +63,9 @@ export async function findIssuedCredential(db: Db | Tx, id: string, formats: rea
   return selectRecords(db).where('c.id', '=', id).where('c.format', 'in', formats).executeTakeFirst();
 }
 
-/** Removes the record; its status list entry stays as it is. */
-export async function deleteIssuedCredential(trx: Tx, id: string, formats: readonly string[]): Promise<IssuedCredentialRow | undefined> {
-  const row = await findIssuedCredential(trx, id, formats);
-  if (row) await trx.deleteFrom('credential_issuances').where('id', '=', id).execute();
-  return row;
+/** Removes the record (one statement: of two concurrent deletes, one finds it); its status list entry stays as it is. */
+export async function deleteIssuedCredential(trx: Tx, id: string, formats: readonly string[]): Promise<{ user_id: string; format: string } | undefined> {
+  return trx.deleteFrom('credential_issuances').where('id', '=', id).where('format', 'in', formats).returning(['user_id', 'format']).executeTakeFirst();
 }
 
 /** Which credentials a status change is about: one by id (of the route's formats), or all of a user's or an offer's. */
