@@ -130,7 +130,7 @@ async function eventuallyShows(uri: string, idx: number, expected: number, from 
 }
 
 describe('SD-JWT VCs with a status list', () => {
-  it('revocation end to end: valid, then invalid on the next fetch from any instance, and @sd-jwt/sd-jwt-vc rejects it', async () => {
+  it('revocation end to end: valid, then invalid on the next fetch (on the other instance once the change is announced), and @sd-jwt/sd-jwt-vc rejects it', async () => {
     const [issued] = await issue(oneBit);
     const { status } = sdJwtPayload(issued!.credential);
     expect(status?.status_list).toEqual({ idx: expect.any(Number), uri: expect.stringMatching(new RegExp(`^${issuer.url}/v2/credentials/sd-jwt/status-lists/[0-9a-f-]{36}/token$`)) });
