@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_JSON_DEPTH } from '../../src/http/input-limits.js';
+import { isForbiddenClaimKey } from '../../src/claims/claim-data.js';
 import { PRE_AUTHORIZED_GRANT, WALLET_PATHS } from '../../src/protocol.js';
 import { USERS, credentialRequest, type CreatedOffer } from '../support/client.js';
 import { expectDocumentedRejection, expectHealthy, expectNoServerError, stateFingerprint, type RouteKind } from '../support/hostile.js';
@@ -343,6 +344,8 @@ const oddText = fc.oneof(
   fc.constantFrom('\u202e', '\u200b\u200d', '\ufeff', '\u2028\u2029', 'e\u0301', '𝕏🏳️‍🌈', '\uffff', '\ufffd', '%00', '%ZZ', '..%2f..%2f', '<script>alert(1)</script>', '${jndi:ldap://x}', '{{7*7}}'),
   sqlLooking,
 );
+/** Claim names the service accepts: fast-check also generates `valueOf`, `__proto__` and the like, which are refused by design (test/security/reserved-claim-keys.test.ts). */
+const claimName = oddText.filter((key) => key.length > 0 && key.length <= 256 && !isForbiddenClaimKey(key));
 /** Strings PostgreSQL cannot store: the service must refuse them up front. */
 const unstorableText = fc.oneof(
   fc.tuple(fc.string({ maxLength: 5 }), fc.string({ maxLength: 5 })).map(([a, b]) => `${a}\u0000${b}`),
@@ -536,7 +539,7 @@ describe('hostile values', () => {
 
   it('SQL-looking, control-character and odd unicode strings are stored and returned exactly as sent (no injection, no mangling)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.dictionary(oddText.filter((key) => key.length > 0 && key.length <= 256), fc.oneof(oddText, fc.array(oddText, { maxLength: 3 })), { minKeys: 1, maxKeys: 4 }), async (claims) => {
+      fc.asyncProperty(fc.dictionary(claimName, fc.oneof(oddText, fc.array(oddText, { maxLength: 3 })), { minKeys: 1, maxKeys: 4 }), async (claims) => {
         const created = await issuer.client.post(USERS, { claims });
         expectNoServerError(created);
         expect(created.statusCode, created.body).toBe(201);
