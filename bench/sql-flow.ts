@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { authenticateApiKey } from '../src/auth/api-keys.js';
 import type { AppContext } from '../src/context.js';
 import { CREDENTIAL_EVENTS } from '../src/credentials/issue-credential.js';
-import { findAccessToken, recordIssuance } from '../src/credentials/store.js';
+import { findAccessToken } from '../src/credentials/store.js';
 import { checkNonce, issueNonce } from '../src/crypto/c-nonce.js';
 import { storedSecret } from '../src/crypto/stored-secrets.js';
-import { redeemPreAuthorizedCode } from '../src/oauth/store.js';
 import { TOKEN_EVENTS } from '../src/oauth/token.js';
 import { createOffer } from '../src/offers/use-cases.js';
 import { preAuthorizedCodeOf } from '../test/support/client.js';
@@ -25,7 +24,7 @@ export async function sqlFlow(ctx: AppContext, input: { apiKey: string; configur
 
   // Token: one statement.
   const token = `bench-${randomUUID()}`;
-  const redeemed = await redeemPreAuthorizedCode(pool, {
+  const redeemed = await ctx.redeemCode({
     codeHash: storedSecret.preAuthorizedCode(secrets, code),
     txCodeHash: null,
     maxAttempts: config.offers.txCodeMaxAttempts,
@@ -40,7 +39,7 @@ export async function sqlFlow(ctx: AppContext, input: { apiKey: string; configur
   const grant = await findAccessToken(pool, storedSecret.accessToken(secrets, token));
   const configuration = grant?.configurations.find((c) => c.id === input.configurationId);
   if (!grant || !configuration) throw new Error('token or configuration not found');
-  const outcome = await recordIssuance(pool, {
+  const outcome = await ctx.recordIssuance({
     accessTokenId: grant.id,
     offerId: grant.offer_id,
     userId: grant.user_id,

@@ -13,6 +13,8 @@ import { DOCUMENT_SIGNER_TOPIC, type CurrentSigner } from './iacas/store.js';
 import type { SigningKey } from './keys/signing-key.js';
 import { ISSUER_KEY_TOPIC } from './keys/store.js';
 import { Metrics } from './metrics/metrics.js';
+import { createIssuanceRecorder, type IssuanceRecorder } from './credentials/store.js';
+import { createRedeemer, type Redeemer } from './oauth/store.js';
 import { createOfferWriter, type OfferWriter } from './offers/store.js';
 import { STATUS_LIST_TOPIC } from './status-lists/store.js';
 import type { ServedStatusList } from './status-lists/use-cases.js';
@@ -43,6 +45,10 @@ export interface AppContext {
   };
   /** Writes offers, sharing one statement between offers created at the same moment. */
   writeOffer: OfferWriter;
+  /** Redeems pre-authorized codes, sharing one statement between redemptions made at the same moment. */
+  redeemCode: Redeemer;
+  /** Records issued credentials, sharing one statement between issuances made at the same moment. */
+  recordIssuance: IssuanceRecorder;
   /** Told the outcome of every webhook delivery attempt this instance makes (for metrics). */
   webhookDeliveryListeners: Set<(outcome: DeliveryOutcome) => void>;
   /** This instance's Prometheus metrics. */
@@ -75,6 +81,8 @@ export function createAppContext(parts: { config: Config; database: DatabaseHand
       statusListTokens: new InvalidatedCache<ServedStatusList>(invalidations, STATUS_LIST_TOPIC, { ttlMs: 60_000, maxEntries: 1000 }),
     },
     writeOffer: createOfferWriter(parts.database.pool),
+    redeemCode: createRedeemer(parts.database.pool),
+    recordIssuance: createIssuanceRecorder(parts.database.pool),
     webhookDeliveryListeners: new Set(),
     metrics: new Metrics(parts.database.pool, { maxConnections: parts.config.databasePoolSize }),
   };

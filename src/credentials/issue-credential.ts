@@ -13,13 +13,13 @@ import { allocateStatusReferences } from '../status-lists/use-cases.js';
 import { getCachedConfigurations } from '../configurations/use-cases.js';
 import { verifyProof, type VerifiedProof } from './proof.js';
 import type { CredentialRequest } from './schemas.js';
-import { recordIssuance, type AccessTokenGrant } from './store.js';
+import type { AccessTokenGrant } from './store.js';
 
 export const CREDENTIAL_EVENTS = {
   issue: { type: 'OPENID_CREDENTIAL_ISSUE', category: 'OpenId' },
 } as const satisfies Record<string, EventKind>;
 
-type Deps = Pick<AppContext, 'config' | 'db' | 'pool' | 'secrets' | 'caches' | 'invalidations' | 'metrics'>;
+type Deps = Pick<AppContext, 'config' | 'db' | 'pool' | 'secrets' | 'caches' | 'invalidations' | 'metrics' | 'recordIssuance'>;
 
 /**
  * A credential request in any dialect, in one shape: the configuration asked for and its JWT proofs.
@@ -192,7 +192,7 @@ export async function issueCredentials(deps: Deps, audit: AuditContext, grant: A
   }
 
   const notificationId = randomUUID();
-  const outcome = await recordIssuance(deps.pool, {
+  const outcome = await deps.recordIssuance({
     accessTokenId: grant.id,
     offerId: grant.offer_id,
     userId: grant.user_id,

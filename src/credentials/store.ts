@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type pg from 'pg';
+import { batched } from '../db/batch.js';
 import type { Tx } from '../db/database.js';
 import type { NotificationEvent } from '../protocol.js';
 import { toConfiguration } from '../configurations/store.js';
@@ -76,94 +77,126 @@ export interface Issuance {
 export type IssuanceOutcome = 'issued' | 'nonce-used' | 'denied';
 
 /**
- * Which access token an issuance may use. The first time, the conditional UPDATE marks the
+ * Which inputs may use their access token. The first time, the conditional UPDATE marks the
  * configuration issued at most once (it serialises concurrent requests on the token's row). Again,
- * the token must have issued it already, to exactly the same holder keys.
+ * the token must have issued it already, to exactly the same holder keys. `t.id = ANY ($1)`, implied
+ * by the join, keeps a cached generic plan on the primary key however small the table was when it
+ * was made.
  */
 const TOKEN_FIRST_TIME = `
-  UPDATE access_tokens SET issued_configuration_ids = array_append(issued_configuration_ids, $3::uuid)
-  WHERE id = $4 AND revoked_at IS NULL AND expires_at > now() AND NOT ($3::uuid = ANY (issued_configuration_ids))
-  RETURNING id`;
+  UPDATE access_tokens t SET issued_configuration_ids = array_append(t.issued_configuration_ids, i.configuration_id)
+  FROM input i
+  WHERE t.id = ANY ($1) AND t.id = i.token_id AND t.revoked_at IS NULL AND t.expires_at > now()
+    AND NOT (i.configuration_id = ANY (t.issued_configuration_ids))
+  RETURNING i.*`;
 const TOKEN_AGAIN = `
-  SELECT id FROM access_tokens
-  WHERE id = $4 AND revoked_at IS NULL AND expires_at > now() AND $3::uuid = ANY (issued_configuration_ids)
+  SELECT i.* FROM input i JOIN access_tokens t ON t.id = i.token_id
+  WHERE t.id = ANY ($1) AND t.revoked_at IS NULL AND t.expires_at > now() AND i.configuration_id = ANY (t.issued_configuration_ids)
     AND (SELECT array_agg(DISTINCT holder_key_thumbprint ORDER BY holder_key_thumbprint) FROM credential_issuances
-         WHERE access_token_id = $4 AND configuration_id = $3)
-      = (SELECT array_agg(DISTINCT thumbprint ORDER BY thumbprint) FROM unnest($8::text[]) AS thumbprint)
+         WHERE access_token_id = t.id AND configuration_id = i.configuration_id)
+      = (SELECT array_agg(DISTINCT c.thumbprint ORDER BY c.thumbprint) FROM unnest($16::text[], $15::int8[]) AS c(thumbprint, n) WHERE c.n = i.n)
     -- A retry never re-issues what was revoked or suspended since.
     AND NOT EXISTS (SELECT FROM credential_issuances c
                     JOIN status_list_entries e ON e.list_id = c.status_list_id AND e.idx = c.status_index
-                    WHERE c.access_token_id = $4 AND c.configuration_id = $3 AND e.status <> 0)
-  FOR UPDATE`;
+                    WHERE c.access_token_id = t.id AND c.configuration_id = i.configuration_id AND e.status <> 0)
+  FOR UPDATE OF t`;
 
-const recordIssuanceSql = (token: string) => `
-  WITH token AS (${token}
+/** Inputs are one row per issuance, n its ordinal; nonces and credentials are flat arrays, each item with the n of its issuance. */
+const recordIssuancesSql = (token: string) => `
+  WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::jsonb[])
+      WITH ORDINALITY AS i(token_id, configuration_id, offer_id, user_id, notification_id, format, type, request_id, event_type, event_category, event_data, n)
+  ), token AS (${token}
   ), nonce AS (
     INSERT INTO used_nonces (nonce_hash, expires_at)
-    SELECT n.hash, n.expires_at FROM token, unnest($1::bytea[], $2::timestamptz[]) AS n(hash, expires_at)
+    SELECT x.hash, x.expires_at FROM unnest($12::bytea[], $13::timestamptz[], $14::int8[]) AS x(hash, expires_at, n) JOIN token USING (n)
   ), issued AS (
     INSERT INTO credential_issuances (id, offer_id, access_token_id, configuration_id, user_id, holder_key_thumbprint, credential_hash, issuer_kid, expires_at,
                                       notification_id, format, type, valid_from, status_list_id, status_index)
-    SELECT c.id, $5, token.id, $3, $6, c.thumbprint, c.hash, c.kid, c.expires_at, $16, $17, $21, c.valid_from, c.list_id, c.idx
-    FROM token, unnest($7::uuid[], $8::text[], $9::text[], $10::text[], $11::timestamptz[], $18::timestamptz[], $19::uuid[], $20::int[])
-      AS c(id, thumbprint, hash, kid, expires_at, valid_from, list_id, idx)
-  ), logged AS (
-    SELECT record_events($14, $15, $12, NULL, 'SUCCESS', $13::jsonb) FROM token
+    SELECT c.id, token.offer_id, token.token_id, token.configuration_id, token.user_id, c.thumbprint, c.hash, c.kid, c.expires_at,
+           token.notification_id, token.format, token.type, c.valid_from, c.list_id, c.idx
+    FROM unnest($15::int8[], $16::text[], $17::uuid[], $18::text[], $19::text[], $20::timestamptz[], $21::timestamptz[], $22::uuid[], $23::int[])
+      AS c(n, thumbprint, id, hash, kid, expires_at, valid_from, list_id, idx)
+    JOIN token USING (n)
   )
-  SELECT (SELECT count(*) FROM token)::int + (SELECT count(*) FROM logged)::int AS issued`;
-const FIRST_TIME = recordIssuanceSql(TOKEN_FIRST_TIME);
-const AGAIN = recordIssuanceSql(TOKEN_AGAIN);
+  SELECT n, record_events(event_type, event_category, request_id, NULL, 'SUCCESS', event_data) FROM token`;
+const FIRST_TIME = recordIssuancesSql(TOKEN_FIRST_TIME);
+const AGAIN = recordIssuancesSql(TOKEN_AGAIN);
 
 /**
- * Records an issuance in ONE statement, so all of it commits or none: marks the configuration as
- * issued on the access token, consumes the c_nonces (a used one violates the primary key and aborts
- * the whole statement), stores one row per credential and the events.
+ * Records issuances in ONE statement, each all-or-nothing with it: marks the configuration as issued
+ * on the access token, consumes the c_nonces (a used one violates the primary key and aborts the
+ * whole statement), stores one row per credential and the events. All inputs first-time or all again.
  */
-export async function recordIssuance(pool: pg.Pool, issuance: Issuance): Promise<IssuanceOutcome> {
+export async function recordIssuances(pool: pg.Pool, issuances: Issuance[]): Promise<IssuanceOutcome[]> {
+  const again = issuances[0]!.again;
+  const items = <T>(pick: (issuance: Issuance) => T[]) => issuances.flatMap((issuance, index) => pick(issuance).map((item) => ({ item, n: index + 1 })));
+  const nonces = items((issuance) => issuance.nonces);
+  const credentials = items((issuance) => issuance.credentials);
   try {
-    const { rows } = await pool.query<{ issued: number }>({
-      name: issuance.again ? 'record-issuance-again' : 'record-issuance',
-      text: issuance.again ? AGAIN : FIRST_TIME,
+    const { rows } = await pool.query<{ n: string }>({
+      name: again ? 'record-issuances-again' : 'record-issuances',
+      text: again ? AGAIN : FIRST_TIME,
       values: [
-        issuance.nonces.map((n) => n.hash),
-        issuance.nonces.map((n) => n.expiresAt),
-        issuance.configurationId,
-        issuance.accessTokenId,
-        issuance.offerId,
-        issuance.userId,
-        issuance.credentials.map((c) => c.id),
-        issuance.credentials.map((c) => c.holderKeyThumbprint),
-        issuance.credentials.map((c) => c.hash),
-        issuance.credentials.map((c) => c.issuerKid),
-        issuance.credentials.map((c) => c.expiresAt),
-        issuance.event.audit.requestId,
-        JSON.stringify({
-          offerId: issuance.offerId,
-          userId: issuance.userId,
-          accessTokenId: issuance.accessTokenId,
-          credentialConfigurationId: issuance.configurationId,
-          format: issuance.format,
-          credentialIds: issuance.credentials.map((c) => c.id),
-          notificationId: issuance.notificationId,
-          holderKeyThumbprints: issuance.credentials.map((c) => c.holderKeyThumbprint),
-          ...(issuance.again && { again: true }),
-        }),
-        issuance.event.kind.type,
-        issuance.event.kind.category,
-        issuance.notificationId,
-        issuance.format,
-        issuance.credentials.map((c) => c.validFrom),
-        issuance.credentials.map((c) => c.status?.listId ?? null),
-        issuance.credentials.map((c) => c.status?.idx ?? null),
-        issuance.type,
+        issuances.map((issuance) => issuance.accessTokenId),
+        issuances.map((issuance) => issuance.configurationId),
+        issuances.map((issuance) => issuance.offerId),
+        issuances.map((issuance) => issuance.userId),
+        issuances.map((issuance) => issuance.notificationId),
+        issuances.map((issuance) => issuance.format),
+        issuances.map((issuance) => issuance.type),
+        issuances.map((issuance) => issuance.event.audit.requestId),
+        issuances.map((issuance) => issuance.event.kind.type),
+        issuances.map((issuance) => issuance.event.kind.category),
+        issuances.map((issuance) =>
+          JSON.stringify({
+            offerId: issuance.offerId,
+            userId: issuance.userId,
+            accessTokenId: issuance.accessTokenId,
+            credentialConfigurationId: issuance.configurationId,
+            format: issuance.format,
+            credentialIds: issuance.credentials.map((c) => c.id),
+            notificationId: issuance.notificationId,
+            holderKeyThumbprints: issuance.credentials.map((c) => c.holderKeyThumbprint),
+            ...(issuance.again && { again: true }),
+          }),
+        ),
+        nonces.map(({ item }) => item.hash),
+        nonces.map(({ item }) => item.expiresAt),
+        nonces.map(({ n }) => n),
+        credentials.map(({ n }) => n),
+        credentials.map(({ item }) => item.holderKeyThumbprint),
+        credentials.map(({ item }) => item.id),
+        credentials.map(({ item }) => item.hash),
+        credentials.map(({ item }) => item.issuerKid),
+        credentials.map(({ item }) => item.expiresAt),
+        credentials.map(({ item }) => item.validFrom),
+        credentials.map(({ item }) => item.status?.listId ?? null),
+        credentials.map(({ item }) => item.status?.idx ?? null),
       ],
     });
-    return rows[0]!.issued === 2 ? 'issued' : 'denied';
+    const issued = new Set(rows.map((row) => Number(row.n)));
+    return issuances.map((_, index) => (issued.has(index + 1) ? 'issued' : 'denied'));
   } catch (error) {
     const { code, constraint } = error as { code?: string; constraint?: string };
-    if (code === '23505' && constraint === 'used_nonces_pkey') return 'nonce-used';
+    // Shared, the statement is run again for each issuance alone (src/db/batch.ts), which tells whose nonce it was.
+    if (code === '23505' && constraint === 'used_nonces_pkey' && issuances.length === 1) return ['nonce-used'];
     throw error;
   }
+}
+
+export type IssuanceRecorder = (issuance: Issuance) => Promise<IssuanceOutcome>;
+
+/**
+ * Records as {@link recordIssuances} does. Issuances made at the same moment on this pool share one
+ * statement and one commit (see {@link batched}); never two of one access token, which meet on the
+ * token's row as separate requests would.
+ */
+export function createIssuanceRecorder(pool: pg.Pool): IssuanceRecorder {
+  const options = { keyOf: (issuance: Issuance) => issuance.accessTokenId };
+  const firstTime = batched((issuances: Issuance[]) => recordIssuances(pool, issuances), options);
+  const again = batched((issuances: Issuance[]) => recordIssuances(pool, issuances), options);
+  return (issuance) => (issuance.again ? again(issuance) : firstTime(issuance));
 }
 
 export interface NotifiedCredential {

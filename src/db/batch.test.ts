@@ -12,9 +12,16 @@ describe('batched', () => {
 
   it('splits at the maximum size', async () => {
     const runs: number[][] = [];
-    const same = batched(async (inputs: number[]) => (runs.push(inputs), inputs), 2);
+    const same = batched(async (inputs: number[]) => (runs.push(inputs), inputs), { maxBatchSize: 2 });
     expect(await Promise.all([1, 2, 3, 4, 5].map(same))).toEqual([1, 2, 3, 4, 5]);
     expect(runs).toEqual([[1, 2], [3, 4], [5]]);
+  });
+
+  it('never puts two inputs with the same key in one run', async () => {
+    const runs: string[][] = [];
+    const same = batched(async (inputs: string[]) => (runs.push(inputs), inputs), { keyOf: (input) => input[0]! });
+    expect(await Promise.all(['a1', 'b1', 'a2', 'a3', 'c1', 'b2'].map(same))).toEqual(['a1', 'b1', 'a2', 'a3', 'c1', 'b2']);
+    expect(runs).toEqual([['a1', 'b1', 'c1'], ['a2', 'b2'], ['a3']]);
   });
 
   it('when a shared run fails, runs each input alone so only the bad one fails', async () => {

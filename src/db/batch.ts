@@ -15,9 +15,16 @@ const worthRunningAlone = (error: unknown) => /^(22|23|40|P0)/.test(String((erro
  * run again on its own, so one bad input fails only its own caller. Any other failure (timeout,
  * connection lost) is not about one input, and is every caller's answer at once.
  *
+ * `keyOf`, when given, keeps inputs with the same key out of the same run: they then meet in the
+ * database one after the other, as two separate requests would (a run that updates one row twice
+ * would otherwise apply only one of the updates).
+ *
  * The queue holds only calls in flight in this process: nothing here outlives them.
  */
-export function batched<I, O>(runMany: (inputs: I[]) => Promise<O[]>, maxBatchSize = 50): (input: I) => Promise<O> {
+export function batched<I, O>(
+  runMany: (inputs: I[]) => Promise<O[]>,
+  { maxBatchSize = 50, keyOf }: { maxBatchSize?: number; keyOf?: (input: I) => string } = {},
+): (input: I) => Promise<O> {
   let queue: { input: I; resolve: (output: O) => void; reject: (error: unknown) => void }[] = [];
 
   const runOne = async (input: I) => (await runMany([input]))[0]!;
@@ -32,9 +39,16 @@ export function batched<I, O>(runMany: (inputs: I[]) => Promise<O[]>, maxBatchSi
   };
 
   const flush = () => {
-    const items = queue;
+    const runs: { items: typeof queue; keys: Set<string> }[] = [];
+    for (const item of queue) {
+      const key = keyOf?.(item.input);
+      let target = runs.find((r) => r.items.length < maxBatchSize && (key === undefined || !r.keys.has(key)));
+      if (!target) runs.push((target = { items: [], keys: new Set() }));
+      target.items.push(item);
+      if (key !== undefined) target.keys.add(key);
+    }
     queue = [];
-    for (let start = 0; start < items.length; start += maxBatchSize) void run(items.slice(start, start + maxBatchSize));
+    for (const { items } of runs) void run(items);
   };
 
   return (input) =>

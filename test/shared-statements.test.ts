@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { credentialRequest, httpClient, type CreatedOffer, type IssuerClient } from './support/client.js';
+import { startTestIssuer, type TestIssuer } from './support/issuer.js';
+import { holderKey, proofJwt } from './support/wallet.js';
+
+// Requests that reach the database at the same moment share one statement and one commit (src/db/batch.ts).
+// Each must still get exactly its own outcome, as if it had run alone.
+
+let issuer: TestIssuer;
+let api: IssuerClient;
+let http: IssuerClient;
+beforeAll(async () => {
+  issuer = await startTestIssuer({ listen: true });
+  api = issuer.client;
+  // Connections opened beforehand, so that requests sent together arrive together, as under load.
+  http = httpClient(issuer.url, { key: issuer.adminKey, connections: 40 });
+  await Promise.all(Array.from({ length: 40 }, () => http.get('/health/live', null)));
+});
+afterAll(async () => {
+  await http.close();
+  await issuer.close();
+});
+
+const wrongCode = (offer: CreatedOffer) => (String(offer.transactionCode).startsWith('9') ? '100000' : '999999');
+const statementsThatWrote = async (table: string, ids: string[]) => {
+  const { rows } = await issuer.database.pool.query<{ statements: number }>(`SELECT count(DISTINCT xmin::text)::int AS statements FROM ${table} WHERE id = ANY ($1)`, [ids]);
+  return rows[0]!.statements;
+};
+
+describe('redemptions at the same moment', () => {
+  it('share statements; each gets its own outcome: token, wrong code counted once, replay refused, unknown code', async () => {
+    const { id: configurationId } = await api.createConfiguration();
+    const offers = await Promise.all(Array.from({ length: 24 }, () => api.createOffer({ credentials: [configurationId], transactionCodeConfiguration: {} })));
+    // 0-15 right code, 16-19 wrong code, 20-23 sent twice with the right code; and two unknown codes.
+    const requests = [
+      ...offers.slice(0, 16).map((offer) => ({ offer, txCode: String(offer.transactionCode) })),
+      ...offers.slice(16, 20).map((offer) => ({ offer, txCode: wrongCode(offer) })),
+      ...offers.slice(20).flatMap((offer) => [0, 1].map(() => ({ offer, txCode: String(offer.transactionCode) }))),
+      ...[0, 1].map(() => ({ offer: { ...offers[0]!, code: `unknown-${Math.random()}` }, txCode: '123456' })),
+    ];
+    const responses = await Promise.all(requests.map(({ offer, txCode }) => http.requestToken({ 'pre-authorized_code': offer.code, tx_code: txCode })));
+    const outcome = (index: number) => responses[index]!.statusCode === 200 ? 'token' : (responses[index]!.json() as { error: string; error_description: string }).error_description;
+
+    for (let index = 0; index < 16; index++) expect(outcome(index)).toBe('token');
+    for (let index = 16; index < 20; index++) expect(outcome(index)).toBe('Wrong transaction code; 2 attempts left before the offer is locked');
+    for (let index = 20; index < 28; index += 2) {
+      expect([outcome(index), outcome(index + 1)].sort()).toEqual(['The pre-authorized code has already been used', 'token']);
+    }
+    expect([outcome(28), outcome(29)]).toEqual(['Unknown pre-authorized code', 'Unknown pre-authorized code']);
+
+    const tokens = responses.filter((response) => response.statusCode === 200).map((response) => response.json().access_token as string);
+    expect(new Set(tokens).size).toBe(20);
+    const redeemedIds = [...offers.slice(0, 16), ...offers.slice(20)].map((offer) => offer.id);
+    expect(await statementsThatWrote('offers', redeemedIds)).toBeLessThan(redeemedIds.length);
+
+    const { rows } = await issuer.database.pool.query<{ id: string; status: string; failed_attempts: number; tokens: number }>(
+      `SELECT o.id, o.status, o.failed_attempts, (SELECT count(*) FROM access_tokens t WHERE t.offer_id = o.id AND t.revoked_at IS NULL)::int AS tokens
+       FROM offers o WHERE o.id = ANY ($1)`,
+      [offers.map((offer) => offer.id)],
+    );
+    const state = new Map(rows.map((row) => [row.id, row]));
+    offers.forEach((offer, index) => {
+      // A replay that knew the transaction code revokes the first redemption's token (README, Guarantees).
+      const expected =
+        index < 16 ? { status: 'redeemed', failed_attempts: 0, tokens: 1 } : index < 20 ? { status: 'pending', failed_attempts: 1, tokens: 0 } : { status: 'redeemed', failed_attempts: 0, tokens: 0 };
+      expect(state.get(offer.id), `offer ${index}`).toMatchObject(expected);
+    });
+
+    // Every request that reached an offer recorded its own START and outcome, under its own request id.
+    for (const [index, offer] of offers.entries()) {
+      const events = await issuer.tables.eventRows(`type LIKE 'OPENID_TOKEN_CREATE_%' AND data->>'offerId' = $1`, [offer.id]);
+      expect(events.map((event) => event.type), `offer ${index}`).toEqual([index >= 16 && index < 20 ? 'OPENID_TOKEN_CREATE_FAIL' : 'OPENID_TOKEN_CREATE_SUCCESS']);
+    }
+  });
+});
+
+describe('issuances at the same moment', () => {
+  it('share statements; each gets its own outcome: issued, a nonce used twice refused once, one token twice issued once', async () => {
+    const { id: configurationId } = await api.createConfiguration();
+    const sessions = await Promise.all(Array.from({ length: 20 }, () => api.startSession({ credentials: [configurationId], claims: { name: 'Ada' } })));
+    const keys = await Promise.all(Array.from({ length: 22 }, () => holderKey()));
+    const nonces = await Promise.all(sessions.map(() => api.nonce()));
+    // Sessions 0-17 with their own nonce; 18 and 19 with the same nonce; session 0's token a second time, with another key.
+    nonces[19] = nonces[18]!;
+    const proof = (index: number, nonce: string) => proofJwt(keys[index]!, { aud: issuer.config.publicUrl, nonce });
+    const requests = [
+      ...(await Promise.all(sessions.map(async (session, index) => ({ token: session.token, jwt: await proof(index, nonces[index]!) })))),
+      { token: sessions[0]!.token, jwt: await proof(20, await api.nonce()) },
+    ];
+    const responses = await Promise.all(requests.map(({ token, jwt }) => http.requestCredential(token, credentialRequest(configurationId, [jwt]))));
+    const outcome = (index: number) => (responses[index]!.statusCode === 200 ? 'issued' : (responses[index]!.json() as { error: string }).error);
+
+    for (let index = 1; index < 18; index++) expect(outcome(index), `session ${index}`).toBe('issued');
+    expect([outcome(18), outcome(19)].sort()).toEqual(['invalid_nonce', 'issued']);
+    expect([outcome(0), outcome(20)].sort()).toEqual(['credential_request_denied', 'issued']);
+
+    const { rows } = await issuer.database.pool.query<{ id: string; offer_id: string }>('SELECT id, offer_id FROM credential_issuances WHERE configuration_id = $1', [configurationId]);
+    expect(rows.length).toBe(19);
+    expect(new Set(rows.map((row) => row.offer_id)).size).toBe(19);
+    expect(await statementsThatWrote('credential_issuances', rows.map((row) => row.id))).toBeLessThan(19);
+    const events = await issuer.tables.eventRows(`type = 'OPENID_CREDENTIAL_ISSUE_SUCCESS' AND data->>'credentialConfigurationId' = $1`, [configurationId]);
+    expect(events.map((event) => (event.data.credentialIds as string[])[0]).sort()).toEqual(rows.map((row) => row.id).sort());
+    const { rows: used } = await issuer.database.pool.query<{ count: number }>('SELECT count(*)::int AS count FROM used_nonces');
+    // One nonce per issued credential: a refused request consumes none.
+    expect(used[0]!.count).toBe(19);
+  });
+});
