@@ -1,6 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Pool } from 'undici';
@@ -20,6 +23,8 @@ import { Phase } from './phase.js';
 import { StepStats, median, round, runClosedLoop } from './stats.js';
 import { createPeerOffer, peerFlow, startPeer } from './peer.js';
 import { createOffer, redeem, walletFlow, walletKeys, type FlowContext } from './wallet-flow.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const { values: args } = parseArgs({
   options: {
@@ -171,6 +176,16 @@ interface Issuer {
  * The service as its own process on `databaseUrl` (migrated already, unless `checkout` is another
  * one: it then migrates its database itself), with a credential configuration and an issuer API key.
  */
+/**
+ * Compiles a checkout as `npm start` would run it (only what changed since its last build). Older
+ * checkouts without scripts/build.mjs run from their sources through tsx instead.
+ */
+function compile(checkout: string): boolean {
+  if (!existsSync(path.join(checkout, 'scripts/build.mjs'))) return false;
+  execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd: checkout, stdio: 'inherit' });
+  return true;
+}
+
 async function startService(databaseUrl: string, connections: number, options: { nodeArgs?: string[]; checkout?: string } = {}): Promise<Issuer> {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
@@ -179,6 +194,7 @@ async function startService(databaseUrl: string, connections: number, options: {
     port,
     nodeArgs: options.nodeArgs,
     cwd: options.checkout,
+    compiled: compile(options.checkout ?? ROOT),
     // NODE_ENV=test: production would insist on an https PUBLIC_URL, which a loopback benchmark has not.
     env: { NODE_ENV: 'test', DATABASE_POOL_SIZE: String(poolSize), SECRET, ADMIN_API_KEY: ADMIN_KEY, PUBLIC_URL: publicUrl, MIGRATE_ON_START: options.checkout ? 'true' : 'false' },
   });

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { createDatabase, dropDatabases, startPostgresServer } from './databases.js';
 
@@ -15,6 +17,9 @@ declare module 'vitest' {
  * server is used. Either way one migrated template database is made, and each test clones it.
  */
 export default async function setup(project: TestProject) {
+  // Several tests run the compiled service (npm start, the image, the benchmark): compiled once here,
+  // if a source changed, rather than by whichever test comes first while others read dist/.
+  execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd: fileURLToPath(new URL('../..', import.meta.url)), stdio: 'inherit' });
   const server = await startPostgresServer(process.env.TEST_DATABASE_URL, 'vci-issuer-test-');
   const templateDatabase = `vci_template_${process.pid}_${Date.now()}`;
   await createDatabase(server.url, templateDatabase, { migrate: true });

@@ -153,8 +153,17 @@ export interface IssuerProcess extends ServiceProcess {
  * PROCESS_SECRET, PROCESS_ADMIN_KEY and PROCESS_PUBLIC_URL unless `env` says otherwise; ready once
  * /health/ready answers 200.
  */
-export async function spawnIssuer(options: { databaseUrl: string; port?: number; env?: Record<string, string>; nodeArgs?: string[]; cwd?: string }): Promise<IssuerProcess> {
-  const service = await spawnService('src/main.ts', {
+export async function spawnIssuer(options: {
+  databaseUrl: string;
+  port?: number;
+  env?: Record<string, string>;
+  nodeArgs?: string[];
+  cwd?: string;
+  /** Run the compiled service (`dist/main.js`, as `npm start` does) instead of the sources through tsx. */
+  compiled?: boolean;
+}): Promise<IssuerProcess> {
+  const entry = options.compiled ? [process.execPath, ...(options.nodeArgs ?? []), 'dist/main.js'] : 'src/main.ts';
+  const service = await spawnService(entry, {
     env: {
       NODE_ENV: 'test',
       DATABASE_URL: options.databaseUrl,
