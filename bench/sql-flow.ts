@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { authenticateApiKey } from '../src/auth/api-keys.js';
 import type { AppContext } from '../src/context.js';
 import { CREDENTIAL_EVENTS } from '../src/credentials/issue-credential.js';
-import { findAccessToken } from '../src/credentials/store.js';
 import { checkNonce, issueNonce } from '../src/crypto/c-nonce.js';
 import { storedSecret } from '../src/crypto/stored-secrets.js';
 import { TOKEN_EVENTS } from '../src/oauth/token.js';
@@ -15,7 +14,7 @@ import { preAuthorizedCodeOf } from '../test/support/client.js';
  * signing or proof verification.
  */
 export async function sqlFlow(ctx: AppContext, input: { apiKey: string; configurationId: string; claims: Record<string, string> }): Promise<void> {
-  const { pool, config, secrets } = ctx;
+  const { config, secrets } = ctx;
   // Management request: the API key (cached while valid), then the offer statement with its events.
   const principal = await authenticateApiKey(ctx, input.apiKey, undefined);
   if (!principal) throw new Error('API key not found');
@@ -36,7 +35,7 @@ export async function sqlFlow(ctx: AppContext, input: { apiKey: string; configur
   // Nonce: no statement. Credential: the grant look-up, then the issuance statement.
   const nonce = checkNonce(secrets, issueNonce(secrets, 300).nonce);
   if (!nonce.valid) throw new Error('nonce');
-  const grant = await findAccessToken(pool, storedSecret.accessToken(secrets, token));
+  const grant = await ctx.findAccessToken(storedSecret.accessToken(secrets, token));
   const configuration = grant?.configurations.find((c) => c.id === input.configurationId);
   if (!grant || !configuration) throw new Error('token or configuration not found');
   const outcome = await ctx.recordIssuance({

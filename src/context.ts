@@ -13,7 +13,7 @@ import { DOCUMENT_SIGNER_TOPIC, type CurrentSigner } from './iacas/store.js';
 import type { SigningKey } from './keys/signing-key.js';
 import { ISSUER_KEY_TOPIC } from './keys/store.js';
 import { Metrics } from './metrics/metrics.js';
-import { createIssuanceRecorder, type IssuanceRecorder } from './credentials/store.js';
+import { createAccessTokenFinder, createIssuanceRecorder, type AccessTokenFinder, type IssuanceRecorder } from './credentials/store.js';
 import { createRedeemer, type Redeemer } from './oauth/store.js';
 import { createOfferWriter, type OfferWriter } from './offers/store.js';
 import { STATUS_LIST_TOPIC } from './status-lists/store.js';
@@ -47,6 +47,8 @@ export interface AppContext {
   writeOffer: OfferWriter;
   /** Redeems pre-authorized codes, sharing one statement between redemptions made at the same moment. */
   redeemCode: Redeemer;
+  /** Finds access tokens by hash, sharing one statement between look-ups made at the same moment. */
+  findAccessToken: AccessTokenFinder;
   /** Records issued credentials, sharing one statement between issuances made at the same moment. */
   recordIssuance: IssuanceRecorder;
   /** Told the outcome of every webhook delivery attempt this instance makes (for metrics). */
@@ -82,6 +84,7 @@ export function createAppContext(parts: { config: Config; database: DatabaseHand
     },
     writeOffer: createOfferWriter(parts.database.pool),
     redeemCode: createRedeemer(parts.database.pool),
+    findAccessToken: createAccessTokenFinder(parts.database.pool),
     recordIssuance: createIssuanceRecorder(parts.database.pool),
     webhookDeliveryListeners: new Set(),
     metrics: new Metrics(parts.database.pool, { maxConnections: parts.config.databasePoolSize }),

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findAccessToken, recordIssuances, type Issuance } from '../src/credentials/store.js';
+import { findAccessTokens, recordIssuances, type Issuance } from '../src/credentials/store.js';
 import { redeemPreAuthorizedCodes } from '../src/oauth/store.js';
 import { findLiveOfferByReference } from '../src/offers/store.js';
 import { startTestIssuer, type TestIssuer } from './support/issuer.js';
@@ -72,7 +72,7 @@ describe('generic plans of the hot look-ups, on a small fresh database', () => {
   });
 
   it('an access token is found by its hash, and its offer by id', async () => {
-    const plan = await genericPlan(await statementOf((pool) => findAccessToken(pool, hash)));
+    const plan = await genericPlan(await statementOf((pool) => findAccessTokens(pool, [hash])));
     expect(plan).toMatch(/access_tokens_token_hash_key/);
     expect(plan).toMatch(/offers_pkey/);
   });

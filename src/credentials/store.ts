@@ -26,26 +26,37 @@ export interface AccessTokenGrant {
 type ConfigurationJson = Parameters<typeof toConfiguration>[0] & { created_at: string; updated_at: string };
 
 /**
- * The access token, its offer's claims and the offered configurations, in one round trip: this
- * runs on every credential request, so it reads across the offers and configurations tables itself.
+ * Access tokens by hash, each with its offer's claims and the offered configurations, in one round
+ * trip: this runs on every credential request, so it reads across the offers and configurations
+ * tables itself. One result per hash, in order.
  */
-export async function findAccessToken(pool: pg.Pool, tokenHash: Buffer): Promise<AccessTokenGrant | undefined> {
-  const { rows } = await pool.query<Omit<AccessTokenGrant, 'configurations'> & { configurations: ConfigurationJson[] }>({
-    name: 'find-access-token',
-    text: `SELECT t.id, t.offer_id, o.user_id, t.configuration_ids, t.issued_configuration_ids, o.claims,
+export async function findAccessTokens(pool: pg.Pool, tokenHashes: Buffer[]): Promise<(AccessTokenGrant | undefined)[]> {
+  const { rows } = await pool.query<Omit<AccessTokenGrant, 'configurations'> & { token_hash: Buffer; configurations: ConfigurationJson[] }>({
+    name: 'find-access-tokens',
+    text: `SELECT t.token_hash, t.id, t.offer_id, o.user_id, t.configuration_ids, t.issued_configuration_ids, o.claims,
                   t.expires_at <= now() AS expired, t.revoked_at IS NOT NULL AS revoked, t.dpop_jkt,
                   (SELECT coalesce(json_agg(c), '[]') FROM credential_configurations c WHERE c.id = ANY (t.configuration_ids)) AS configurations
-           FROM access_tokens t JOIN offers o ON o.id = t.offer_id
-           WHERE t.token_hash = $1`,
-    values: [tokenHash],
+           FROM access_tokens t
+           -- LIMIT 1 (ids are unique) keeps this one look-up per token: as a join, a generic plan made
+           -- while offers was small read all of offers into a hash table.
+           CROSS JOIN LATERAL (SELECT user_id, claims FROM offers WHERE id = t.offer_id LIMIT 1) o
+           WHERE t.token_hash = ANY ($1)`,
+    values: [tokenHashes],
   });
-  const row = rows[0];
-  return (
-    row && {
-      ...row,
-      configurations: row.configurations.map((c) => toConfiguration({ ...c, created_at: new Date(c.created_at), updated_at: new Date(c.updated_at) })),
-    }
+  const byHash = new Map(
+    rows.map(({ token_hash, ...row }) => [
+      token_hash.toString('hex'),
+      { ...row, configurations: row.configurations.map((c) => toConfiguration({ ...c, created_at: new Date(c.created_at), updated_at: new Date(c.updated_at) })) },
+    ]),
   );
+  return tokenHashes.map((hash) => byHash.get(hash.toString('hex')));
+}
+
+export type AccessTokenFinder = (tokenHash: Buffer) => Promise<AccessTokenGrant | undefined>;
+
+/** Looks up as {@link findAccessTokens} does; look-ups made at the same moment on this pool share one statement (see {@link batched}). */
+export function createAccessTokenFinder(pool: pg.Pool): AccessTokenFinder {
+  return batched((tokenHashes: Buffer[]) => findAccessTokens(pool, tokenHashes));
 }
 
 export interface Issuance {

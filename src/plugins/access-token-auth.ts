@@ -2,7 +2,7 @@ import fp from 'fastify-plugin';
 import type { FastifyRequest } from 'fastify';
 import type { App } from '../context.js';
 import { storedSecret } from '../crypto/stored-secrets.js';
-import { findAccessToken, type AccessTokenGrant } from '../credentials/store.js';
+import type { AccessTokenGrant } from '../credentials/store.js';
 import { OAuthError } from '../errors/oauth.js';
 import { DpopRefused, checkDpopProof, issueDpopNonce } from '../oauth/dpop.js';
 import { consumeDpopProof } from '../oauth/store.js';
@@ -65,7 +65,7 @@ export const accessTokenAuth = fp(
       const token = match[2]!;
       // Under the current SECRET first; one made before it was rotated, under SECRET_PREVIOUS.
       let grant;
-      for (const keys of ctx.secrets.all) if ((grant = await findAccessToken(ctx.pool, storedSecret.accessToken(keys, token)))) break;
+      for (const keys of ctx.secrets.all) if ((grant = await ctx.findAccessToken(storedSecret.accessToken(keys, token)))) break;
       if (!grant) throw invalidToken(request, 'Unknown access token', scheme);
       if (grant.revoked) throw invalidToken(request, 'The access token has been revoked', scheme);
       if (grant.expired) throw invalidToken(request, 'The access token has expired', scheme);
