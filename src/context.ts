@@ -16,7 +16,7 @@ import { Metrics } from './metrics/metrics.js';
 import { createAccessTokenFinder, createIssuanceRecorder, type AccessTokenFinder, type IssuanceRecorder } from './credentials/store.js';
 import { createRedeemer, type Redeemer } from './oauth/store.js';
 import { createOfferWriter, type OfferWriter } from './offers/store.js';
-import { STATUS_LIST_TOPIC } from './status-lists/store.js';
+import { STATUS_LIST_TOPIC, createEntryAllocator, type EntryAllocator } from './status-lists/store.js';
 import type { ServedStatusList } from './status-lists/use-cases.js';
 import type { DeliveryOutcome } from './webhooks/worker.js';
 
@@ -51,6 +51,8 @@ export interface AppContext {
   findAccessToken: AccessTokenFinder;
   /** Records issued credentials, sharing one statement between issuances made at the same moment. */
   recordIssuance: IssuanceRecorder;
+  /** Allocates status list entries, sharing one call between allocations made at the same moment. */
+  allocateStatusEntries: EntryAllocator;
   /** Told the outcome of every webhook delivery attempt this instance makes (for metrics). */
   webhookDeliveryListeners: Set<(outcome: DeliveryOutcome) => void>;
   /** This instance's Prometheus metrics. */
@@ -86,6 +88,7 @@ export function createAppContext(parts: { config: Config; database: DatabaseHand
     redeemCode: createRedeemer(parts.database.pool),
     findAccessToken: createAccessTokenFinder(parts.database.pool),
     recordIssuance: createIssuanceRecorder(parts.database.pool),
+    allocateStatusEntries: createEntryAllocator(parts.database.pool, parts.config.statusLists.size),
     webhookDeliveryListeners: new Set(),
     metrics: new Metrics(parts.database.pool, { maxConnections: parts.config.databasePoolSize }),
   };

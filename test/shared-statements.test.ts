@@ -76,7 +76,7 @@ describe('redemptions at the same moment', () => {
 
 describe('issuances at the same moment', () => {
   it('share statements; each gets its own outcome: issued, a nonce used twice refused once, one token twice issued once', async () => {
-    const { id: configurationId } = await api.createConfiguration();
+    const { id: configurationId } = await api.createConfiguration({ includeStatus: true });
     const sessions = await Promise.all(Array.from({ length: 20 }, () => api.startSession({ credentials: [configurationId], claims: { name: 'Ada' } })));
     const keys = await Promise.all(Array.from({ length: 22 }, () => holderKey()));
     const nonces = await Promise.all(sessions.map(() => api.nonce()));
@@ -98,6 +98,14 @@ describe('issuances at the same moment', () => {
     expect(rows.length).toBe(19);
     expect(new Set(rows.map((row) => row.offer_id)).size).toBe(19);
     expect(await statementsThatWrote('credential_issuances', rows.map((row) => row.id))).toBeLessThan(19);
+    // Their status list entries were allocated together too, each credential with an entry of its own.
+    const { rows: entries } = await issuer.database.pool.query<{ entries: number; statements: number }>(
+      `SELECT count(DISTINCT (e.list_id, e.idx))::int AS entries, count(DISTINCT e.xmin::text)::int AS statements
+       FROM credential_issuances c JOIN status_list_entries e ON e.list_id = c.status_list_id AND e.idx = c.status_index WHERE c.configuration_id = $1`,
+      [configurationId],
+    );
+    expect(entries[0]!.entries).toBe(19);
+    expect(entries[0]!.statements).toBeLessThan(19);
     const events = await issuer.tables.eventRows(`type = 'OPENID_CREDENTIAL_ISSUE_SUCCESS' AND data->>'credentialConfigurationId' = $1`, [configurationId]);
     expect(events.map((event) => (event.data.credentialIds as string[])[0]).sort()).toEqual(rows.map((row) => row.id).sort());
     const { rows: used } = await issuer.database.pool.query<{ count: number }>('SELECT count(*)::int AS count FROM used_nonces');

@@ -19,7 +19,7 @@ export const CREDENTIAL_EVENTS = {
   issue: { type: 'OPENID_CREDENTIAL_ISSUE', category: 'OpenId' },
 } as const satisfies Record<string, EventKind>;
 
-type Deps = Pick<AppContext, 'config' | 'db' | 'pool' | 'secrets' | 'caches' | 'invalidations' | 'metrics' | 'recordIssuance'>;
+type Deps = Pick<AppContext, 'config' | 'db' | 'pool' | 'secrets' | 'caches' | 'invalidations' | 'metrics' | 'recordIssuance' | 'allocateStatusEntries'>;
 
 /**
  * A credential request in any dialect, in one shape: the configuration asked for and its JWT proofs.

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { batched } from '../db/batch.js';
 import type { Db } from '../db/database.js';
 import type { StatusBits } from './encoding.js';
 import type { StatusListKind } from '../protocol.js';
@@ -11,17 +12,47 @@ export interface AllocatedEntry {
   idx: number;
 }
 
-/** `count` fresh entries of an open list of this kind, signer and width (see allocate_status_entries in migrations/). One statement. */
-export async function allocateEntries(
-  pool: pg.Pool,
-  request: { kind: StatusListKind; signer: string; signerExpiresAt: Date | null; bits: StatusBits; size: number; count: number },
-): Promise<AllocatedEntry[]> {
-  const { rows } = await pool.query<{ list_id: string; idx: number }>({
+export interface EntryRequest {
+  kind: StatusListKind;
+  signer: string;
+  signerExpiresAt: Date | null;
+  bits: StatusBits;
+  count: number;
+}
+
+/**
+ * For each request, `count` fresh entries of an open list of its kind, signer and width (see
+ * allocate_status_entries in migrations/), in one statement: the function runs once per request, in
+ * order, so each request's entries come from one list as when it runs alone.
+ */
+export async function allocateEntries(pool: pg.Pool, size: number, requests: EntryRequest[]): Promise<AllocatedEntry[][]> {
+  const { rows } = await pool.query<{ n: string; list_id: string; idx: number }>({
     name: 'allocate-status-entries',
-    text: 'SELECT list_id, idx FROM allocate_status_entries($1, $2, $3, $4, $5, $6)',
-    values: [request.kind, request.signer, request.signerExpiresAt, request.bits, request.size, request.count],
+    text: `SELECT r.n, e.list_id, e.idx
+           FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::smallint[], $5::int[]) WITH ORDINALITY AS r(kind, signer, signer_expires_at, bits, count, n),
+                LATERAL allocate_status_entries(r.kind, r.signer, r.signer_expires_at, r.bits, $6, r.count) AS e`,
+    values: [
+      requests.map((r) => r.kind),
+      requests.map((r) => r.signer),
+      requests.map((r) => r.signerExpiresAt),
+      requests.map((r) => r.bits),
+      requests.map((r) => r.count),
+      size,
+    ],
   });
-  return rows.map((row) => ({ listId: row.list_id, idx: row.idx }));
+  const entries = requests.map((): AllocatedEntry[] => []);
+  for (const row of rows) entries[Number(row.n) - 1]!.push({ listId: row.list_id, idx: row.idx });
+  return entries;
+}
+
+export type EntryAllocator = (request: EntryRequest) => Promise<AllocatedEntry[]>;
+
+/**
+ * Allocates as {@link allocateEntries} does; requests made at the same moment on this pool share one
+ * statement (see {@link batched}) rather than queue on the list's row lock one statement at a time.
+ */
+export function createEntryAllocator(pool: pg.Pool, size: number): EntryAllocator {
+  return batched((requests: EntryRequest[]) => allocateEntries(pool, size, requests));
 }
 
 export interface StatusListRow {

@@ -5,7 +5,7 @@ import { documentSignerById } from '../iacas/signer.js';
 import { loadKeyByKid } from '../keys/signing-key.js';
 import type { StatusListKind } from '../protocol.js';
 import { compressedStatusList, type StatusBits } from './encoding.js';
-import { allocateEntries, findStatusList, listCurrentStatusLists, listSetEntries, saveToken, type StatusListRow } from './store.js';
+import { findStatusList, listCurrentStatusLists, listSetEntries, saveToken, type StatusListRow } from './store.js';
 import { aggregationUri, statusListUri } from './uris.js';
 import { STATUS_LIST_MEDIA_TYPES, signCwtStatusList, signJwtStatusList, type StatusListContent } from './tokens.js';
 
@@ -16,10 +16,10 @@ import { STATUS_LIST_MEDIA_TYPES, signCwtStatusList, signJwtStatusList, type Sta
  * then fails leaves its entries unused, valid forever, indistinguishable from the others.
  */
 export async function allocateStatusReferences(
-  deps: Pick<AppContext, 'pool' | 'config'>,
+  deps: Pick<AppContext, 'allocateStatusEntries' | 'config'>,
   request: { kind: StatusListKind; signer: string; signerExpiresAt: Date | null; bits: StatusBits; count: number },
 ): Promise<StatusReference[]> {
-  const entries = await allocateEntries(deps.pool, { ...request, size: deps.config.statusLists.size });
+  const entries = await deps.allocateStatusEntries(request);
   return entries.map((entry) => ({ ...entry, uri: statusListUri(deps.config, request.kind, entry.listId) }));
 }
 
