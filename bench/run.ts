@@ -530,13 +530,20 @@ async function main() {
       const stats = new StepStats();
       const ctx = context(stats);
       let remaining = memoryFlows;
+      let done = 0;
+      // RSS after every tenth of the flows: growth that levels off is the heap reaching its working
+      // size; growth that goes on to the last tenth is a leak.
+      const rssMiB: number[] = [];
       const started = performance.now();
       await Promise.all(
         Array.from({ length: concurrency }, async () => {
-          while (remaining-- > 0) await walletFlow(ctx, counter++);
+          while (remaining-- > 0) {
+            await walletFlow(ctx, counter++);
+            if (++done % Math.ceil(memoryFlows / 10) === 0) rssMiB.push(round((await processRssBytes(service.pid)) / 2 ** 20, 1));
+          }
         }),
       );
-      results.memory = { flows: memoryFlows, seconds: round((performance.now() - started) / 1000, 1), errors: stats.errorCount };
+      results.memory = { flows: memoryFlows, seconds: round((performance.now() - started) / 1000, 1), errors: stats.errorCount, rssMiB };
     }
     const rssAfterRun = await processRssBytes(service.pid);
     report.rss = { afterWarmupMiB: round(rssAfterWarmup / 2 ** 20, 1), afterRunMiB: round(rssAfterRun / 2 ** 20, 1), ratio: round(rssAfterRun / rssAfterWarmup) };
