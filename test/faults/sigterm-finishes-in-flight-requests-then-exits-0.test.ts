@@ -9,9 +9,9 @@ import { holderKey } from '../support/wallet.js';
 // Fault: SIGTERM while requests are in flight. To be sure they really are in flight inside the
 // issuer (not merely sent), the test holds a lock on the events table that every write needs, and
 // waits until PostgreSQL shows them waiting for it; then it sends SIGTERM, checks that the process
-// stops accepting but keeps going, and lets the lock go. Token and credential requests wait one
-// statement each; offers created at the same moment share statements (src/db/batch.ts), so for them
-// the test waits until their statements stop growing in number.
+// stops accepting but keeps going, and lets the lock go. Requests of the same kind made at the same
+// moment share statements (src/db/batch.ts), so the test waits until statements of each kind wait
+// and their numbers stop growing.
 
 const IN_FLIGHT = { offers: 15, tokens: 10, credentials: 10 };
 
@@ -39,10 +39,15 @@ function connect(port: number): Promise<'refused' | number> {
   });
 }
 
-/** Statements of the issuer waiting for a lock: offer statements (they open with the unnest of their inputs) and the others. */
-async function waitingOnLock(pool: pg.Pool): Promise<{ offers: number; others: number }> {
-  const { rows } = await pool.query<{ offers: number; others: number }>(
-    `SELECT count(*) FILTER (WHERE query LIKE '%FROM unnest(%')::int AS offers, count(*) FILTER (WHERE query NOT LIKE '%FROM unnest(%')::int AS others
+/**
+ * Statements of the issuer waiting for a lock, by what they write, told by text from their first few
+ * hundred characters (pg_stat_activity keeps the first 1,024 bytes of a statement).
+ */
+async function waitingOnLock(pool: pg.Pool): Promise<{ offers: number; redemptions: number; issuances: number }> {
+  const { rows } = await pool.query<{ offers: number; redemptions: number; issuances: number }>(
+    `SELECT count(*) FILTER (WHERE query LIKE '%AS t(id, code_hash, tx_code_hash%')::int AS offers,
+            count(*) FILTER (WHERE query LIKE '%UPDATE offers o SET%')::int AS redemptions,
+            count(*) FILTER (WHERE query LIKE '%UPDATE access_tokens t SET issued_configuration_ids%')::int AS issuances
      FROM pg_stat_activity WHERE application_name = 'vci-issuer' AND wait_event_type = 'Lock'`,
   );
   return rows[0]!;
@@ -74,13 +79,12 @@ describe('SIGTERM under load', () => {
         ...toRedeem.map((offer) => client.redeem(target, offer!)),
         ...withToken.map(({ offer, token, nonce }) => client.credential(target, offer.id, token, nonce)),
       ];
-      const others = IN_FLIGHT.tokens + IN_FLIGHT.credentials;
       let waiting = await waitingOnLock(postgres.pool);
-      for (let waited = 0, stableFor = 0; waiting.others < others || waiting.offers === 0 || stableFor < 500; waited += 50) {
+      for (let waited = 0, stableFor = 0; Object.values(waiting).includes(0) || stableFor < 500; waited += 50) {
         if (waited > 20_000) throw new Error(`only ${JSON.stringify(waiting)} statements reached the database`);
         await sleep(50);
         const now = await waitingOnLock(postgres.pool);
-        stableFor = now.offers === waiting.offers && now.others === waiting.others ? stableFor + 50 : 0;
+        stableFor = JSON.stringify(now) === JSON.stringify(waiting) ? stableFor + 50 : 0;
         waiting = now;
       }
 
