@@ -4,6 +4,7 @@ import type { AppContext } from '../src/context.js';
 import { CREDENTIAL_EVENTS } from '../src/credentials/issue-credential.js';
 import { checkNonce, issueNonce } from '../src/crypto/c-nonce.js';
 import { storedSecret } from '../src/crypto/stored-secrets.js';
+import { redeemPreAuthorizedCode } from '../src/oauth/store.js';
 import { TOKEN_EVENTS } from '../src/oauth/token.js';
 import { createOffer } from '../src/offers/use-cases.js';
 import { preAuthorizedCodeOf } from '../test/support/client.js';
@@ -23,7 +24,7 @@ export async function sqlFlow(ctx: AppContext, input: { apiKey: string; configur
 
   // Token: one statement.
   const token = `bench-${randomUUID()}`;
-  const redeemed = await ctx.redeemCode({
+  const redeemed = await redeemPreAuthorizedCode(ctx.pool, {
     codeHash: storedSecret.preAuthorizedCode(secrets, code),
     txCodeHash: null,
     maxAttempts: config.offers.txCodeMaxAttempts,

@@ -14,7 +14,6 @@ import type { SigningKey } from './keys/signing-key.js';
 import { ISSUER_KEY_TOPIC } from './keys/store.js';
 import { Metrics } from './metrics/metrics.js';
 import { createAccessTokenFinder, createIssuanceRecorder, type AccessTokenFinder, type IssuanceRecorder } from './credentials/store.js';
-import { createRedeemer, type Redeemer } from './oauth/store.js';
 import { createOfferWriter, type OfferWriter } from './offers/store.js';
 import { STATUS_LIST_TOPIC, createEntryAllocator, type EntryAllocator } from './status-lists/store.js';
 import type { ServedStatusList } from './status-lists/use-cases.js';
@@ -45,8 +44,6 @@ export interface AppContext {
   };
   /** Writes offers, sharing one statement between offers created at the same moment. */
   writeOffer: OfferWriter;
-  /** Redeems pre-authorized codes, sharing one statement between redemptions made at the same moment. */
-  redeemCode: Redeemer;
   /** Finds access tokens by hash, sharing one statement between look-ups made at the same moment. */
   findAccessToken: AccessTokenFinder;
   /** Records issued credentials, sharing one statement between issuances made at the same moment. */
@@ -85,7 +82,6 @@ export function createAppContext(parts: { config: Config; database: DatabaseHand
       statusListTokens: new InvalidatedCache<ServedStatusList>(invalidations, STATUS_LIST_TOPIC, { ttlMs: 60_000, maxEntries: 1000 }),
     },
     writeOffer: createOfferWriter(parts.database.pool),
-    redeemCode: createRedeemer(parts.database.pool),
     findAccessToken: createAccessTokenFinder(parts.database.pool),
     recordIssuance: createIssuanceRecorder(parts.database.pool),
     allocateStatusEntries: createEntryAllocator(parts.database.pool, parts.config.statusLists.size),

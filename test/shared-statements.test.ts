@@ -86,8 +86,11 @@ describe('offers created at the same moment', () => {
   });
 });
 
+// Redemptions do not share statements: joined to its inputs, the redemption's generic plan scanned
+// offers on PostgreSQL 15 whatever the formulation (test/generic-plans.test.ts). They are here for
+// the issuances that follow, and as the race they run against each other.
 describe('redemptions at the same moment', () => {
-  it('share statements; each gets its own outcome: token, wrong code counted once, replay refused, unknown code', async () => {
+  it('each gets its own outcome: token, wrong code counted once, replay refused, unknown code', async () => {
     const { id: configurationId } = await api.createConfiguration();
     const offers = await Promise.all(Array.from({ length: 24 }, () => api.createOffer({ credentials: [configurationId], transactionCodeConfiguration: {} })));
     // 0-15 right code, 16-19 wrong code, 20-23 sent twice with the right code; and two unknown codes.
@@ -109,8 +112,6 @@ describe('redemptions at the same moment', () => {
 
     const tokens = responses.filter((response) => response.statusCode === 200).map((response) => response.json().access_token as string);
     expect(new Set(tokens).size).toBe(20);
-    const redeemedIds = [...offers.slice(0, 16), ...offers.slice(20)].map((offer) => offer.id);
-    expect(await statementsThatWrote('offers', redeemedIds)).toBeLessThan(redeemedIds.length);
 
     const { rows } = await issuer.database.pool.query<{ id: string; status: string; failed_attempts: number; tokens: number }>(
       `SELECT o.id, o.status, o.failed_attempts, (SELECT count(*) FROM access_tokens t WHERE t.offer_id = o.id AND t.revoked_at IS NULL)::int AS tokens

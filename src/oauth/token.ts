@@ -9,7 +9,7 @@ import type { AuditContext, EventKind } from '../events/audit.js';
 import type { RedemptionOutcome } from '../metrics/metrics.js';
 import { PRE_AUTHORIZED_GRANT, WALLET_PATHS } from '../protocol.js';
 import { DpopRefused, checkDpopProof, issueDpopNonce } from './dpop.js';
-import { consumeDpopProof, findOfferByCode, revokeTokensOfOffer } from './store.js';
+import { consumeDpopProof, findOfferByCode, redeemPreAuthorizedCode, revokeTokensOfOffer } from './store.js';
 
 export const TOKEN_EVENTS = {
   create: { type: 'OPENID_TOKEN_CREATE', category: 'OpenId' },
@@ -55,7 +55,7 @@ async function dpopBinding(ctx: Pick<AppContext, 'pool' | 'secrets' | 'config'>,
 
 /** Token endpoint, pre-authorized code grant (OID4VCI 1.0 §6), with DPoP when the wallet sends a proof. */
 export async function exchangePreAuthorizedCode(
-  ctx: Pick<AppContext, 'pool' | 'secrets' | 'config' | 'metrics' | 'redeemCode'>,
+  ctx: Pick<AppContext, 'pool' | 'secrets' | 'config' | 'metrics'>,
   audit: AuditContext,
   request: TokenRequest,
   dpopProof?: string | string[],
@@ -77,7 +77,7 @@ export async function exchangePreAuthorizedCode(
   }));
   let redeemed;
   for (const { codeHash, txCodeHash } of hashes) {
-    redeemed = await ctx.redeemCode({ codeHash, txCodeHash, maxAttempts: config.offers.txCodeMaxAttempts, token, event: { kind: TOKEN_EVENTS.create, audit } });
+    redeemed = await redeemPreAuthorizedCode(ctx.pool, { codeHash, txCodeHash, maxAttempts: config.offers.txCodeMaxAttempts, token, event: { kind: TOKEN_EVENTS.create, audit } });
     if (redeemed) break;
   }
 

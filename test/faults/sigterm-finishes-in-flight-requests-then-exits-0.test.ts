@@ -9,7 +9,7 @@ import { holderKey } from '../support/wallet.js';
 // Fault: SIGTERM while requests are in flight. To be sure they really are in flight inside the
 // issuer (not merely sent), the test holds a lock on the events table that every write needs, and
 // waits until PostgreSQL shows them waiting for it; then it sends SIGTERM, checks that the process
-// stops accepting but keeps going, and lets the lock go. Requests of the same kind made at the same
+// stops accepting but keeps going, and lets the lock go. Offers and issuances made at the same
 // moment share statements (src/db/batch.ts), so the test waits until statements of each kind wait
 // and their numbers stop growing.
 
@@ -46,7 +46,7 @@ function connect(port: number): Promise<'refused' | number> {
 async function waitingOnLock(pool: pg.Pool): Promise<{ offers: number; redemptions: number; issuances: number }> {
   const { rows } = await pool.query<{ offers: number; redemptions: number; issuances: number }>(
     `SELECT count(*) FILTER (WHERE query LIKE '%AS t(id, code_hash, tx_code_hash%')::int AS offers,
-            count(*) FILTER (WHERE query LIKE '%UPDATE offers o SET%')::int AS redemptions,
+            count(*) FILTER (WHERE query LIKE '%UPDATE offers SET%')::int AS redemptions,
             count(*) FILTER (WHERE query LIKE '%UPDATE access_tokens t SET issued_configuration_ids%')::int AS issuances
      FROM pg_stat_activity WHERE application_name = 'vci-issuer' AND wait_event_type = 'Lock'`,
   );
