@@ -182,7 +182,8 @@ interface Issuer {
  */
 function compile(checkout: string): boolean {
   if (!existsSync(path.join(checkout, 'scripts/build.mjs'))) return false;
-  execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd: checkout, stdio: 'inherit' });
+  // Its output goes to stderr: stdout is the report (--json).
+  execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd: checkout, stdio: ['ignore', 2, 2] });
   return true;
 }
 
