@@ -87,7 +87,7 @@ describe('offers created at the same moment', () => {
 });
 
 // Redemptions do not share statements: joined to its inputs, the redemption's generic plan scanned
-// offers on PostgreSQL 15 whatever the formulation (test/generic-plans.test.ts). They are here for
+// offers on PostgreSQL 15 in every formulation tried (test/generic-plans.test.ts, BENCHMARKS.md). They are here for
 // the issuances that follow, and as the race they run against each other.
 describe('redemptions at the same moment', () => {
   it('each gets its own outcome: token, wrong code counted once, replay refused, unknown code', async () => {

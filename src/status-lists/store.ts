@@ -25,7 +25,7 @@ export interface EntryRequest {
  * allocate_status_entries in migrations/), in one statement: the function runs once per request, in
  * order, so each request's entries come from one list as when it runs alone.
  */
-export async function allocateEntries(pool: pg.Pool, size: number, requests: EntryRequest[]): Promise<AllocatedEntry[][]> {
+async function allocateEntries(pool: pg.Pool, size: number, requests: EntryRequest[]): Promise<AllocatedEntry[][]> {
   const { rows } = await pool.query<{ n: string; list_id: string; idx: number }>({
     name: 'allocate-status-entries',
     text: `SELECT r.n, e.list_id, e.idx

@@ -4,8 +4,8 @@ import type { StatusReference } from '../formats/format.js';
 import { documentSignerById } from '../iacas/signer.js';
 import { loadKeyByKid } from '../keys/signing-key.js';
 import type { StatusListKind } from '../protocol.js';
-import { compressedStatusList, type StatusBits } from './encoding.js';
-import { findStatusList, listCurrentStatusLists, listSetEntries, saveToken, type StatusListRow } from './store.js';
+import { compressedStatusList } from './encoding.js';
+import { findStatusList, listCurrentStatusLists, listSetEntries, saveToken, type EntryRequest, type StatusListRow } from './store.js';
 import { aggregationUri, statusListUri } from './uris.js';
 import { STATUS_LIST_MEDIA_TYPES, signCwtStatusList, signJwtStatusList, type StatusListContent } from './tokens.js';
 
@@ -17,7 +17,7 @@ import { STATUS_LIST_MEDIA_TYPES, signCwtStatusList, signJwtStatusList, type Sta
  */
 export async function allocateStatusReferences(
   deps: Pick<AppContext, 'allocateStatusEntries' | 'config'>,
-  request: { kind: StatusListKind; signer: string; signerExpiresAt: Date | null; bits: StatusBits; count: number },
+  request: EntryRequest,
 ): Promise<StatusReference[]> {
   const entries = await deps.allocateStatusEntries(request);
   return entries.map((entry) => ({ ...entry, uri: statusListUri(deps.config, request.kind, entry.listId) }));
