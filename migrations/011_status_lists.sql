@@ -97,15 +97,11 @@ ALTER TABLE credential_issuances
   ADD COLUMN status_list_id uuid,
   ADD COLUMN status_index integer,
   ADD FOREIGN KEY (status_list_id, status_index) REFERENCES status_list_entries (list_id, idx);
--- Credentials issued before: their configuration's format and type where it still exists; else the
--- signer tells the format (mDocs are signed by document signers, mdoc-ds:<id>).
-UPDATE credential_issuances c
-SET format = coalesce(f.format, CASE WHEN c.issuer_kid LIKE 'mdoc-ds:%' THEN 'mso_mdoc' ELSE 'dc+sd-jwt' END),
-    type = coalesce(f.type, ''), valid_from = c.issued_at
+-- Credentials issued before: their configuration's format and type where it still exists (before
+-- mDocs every credential was an SD-JWT VC).
+UPDATE credential_issuances c SET format = coalesce(f.format, 'dc+sd-jwt'), type = coalesce(f.type, ''), valid_from = c.issued_at
 FROM credential_issuances same LEFT JOIN credential_configurations f ON f.id = same.configuration_id
 WHERE same.id = c.id;
 ALTER TABLE credential_issuances ALTER COLUMN format SET NOT NULL, ALTER COLUMN type SET NOT NULL, ALTER COLUMN valid_from SET NOT NULL;
 CREATE UNIQUE INDEX credential_issuances_seq ON credential_issuances (seq);
--- One credential per entry, whatever happens upstream.
-CREATE UNIQUE INDEX credential_issuances_status_entry ON credential_issuances (status_list_id, status_index) WHERE status_list_id IS NOT NULL;
 CREATE INDEX credential_issuances_user ON credential_issuances (user_id, seq);

@@ -43,6 +43,8 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_webhook_seq ON webhook_deliveries (webhook_id, seq);
+-- The retention sweep removes finished deliveries by age (src/retention/sweeper.ts).
+CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (created_at) WHERE status <> 'pending';
 
 -- The webhook event an analytics event is, if any (README, Webhooks).
 CREATE FUNCTION webhook_event_name(p_type text, p_data jsonb) RETURNS text LANGUAGE sql IMMUTABLE AS $$
