@@ -28,6 +28,9 @@ export function decodeCursor(cursor: string | undefined, location: 'query' | 'bo
  * Turns `limit + 1` rows (fetched newest first) into a page. `more` says whether rows follow when the
  * store cut the page short itself (see db/pages.ts); otherwise the extra row says it.
  */
+/** A row as the API shows it: `seq` only orders pages (the cursor), it is not part of the resource. */
+export const withoutSeq = <T extends { seq: string }>({ seq: _seq, ...rest }: T) => rest;
+
 export function toPage<Row extends { seq: string }, Out>(rows: Row[], limit: number, map: (row: Row) => Out, more = rows.length > limit) {
   const page = rows.slice(0, limit);
   const last = page.at(-1);

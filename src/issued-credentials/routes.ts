@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ALL_ISSUERS } from '../auth/roles.js';
 import type { App } from '../context.js';
 import { managementErrorSchema } from '../errors/render.js';
-import { decodeCursor, pageQuerySchema, pageSchema, toPage } from '../http/pagination.js';
+import { decodeCursor, pageQuerySchema, pageSchema, toPage, withoutSeq } from '../http/pagination.js';
 import { bulkStatusResultSchema, issuedCredentialSchema, statusBodySchema } from './schemas.js';
 import {
   ISSUED_CREDENTIAL_EVENTS,
@@ -18,7 +18,6 @@ import {
 
 const tags = ['Issued credentials and status'];
 const PROFILES: readonly Profile[] = ['sd-jwt', 'mobile'];
-const withoutSeq = <T extends { seq: string }>({ seq: _seq, ...record }: T) => record;
 const statusResponse = z.object({ status: statusBodySchema.shape.status });
 
 /**

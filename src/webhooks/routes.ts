@@ -1,14 +1,12 @@
 import { z } from 'zod';
 import { ADMIN } from '../auth/roles.js';
 import type { App } from '../context.js';
-import { decodeCursor, pageQuerySchema, pageSchema, toPage } from '../http/pagination.js';
+import { decodeCursor, pageQuerySchema, pageSchema, toPage, withoutSeq } from '../http/pagination.js';
 import { createdWebhookSchema, webhookBodySchema, webhookDeliverySchema, webhookSchema } from './schemas.js';
 import { WEBHOOK_MANAGEMENT_EVENTS, createWebhook, deleteWebhook, getWebhook, listDeliveries, listWebhooks, redeliver, replaceWebhook } from './use-cases.js';
 
 const tags = ['Webhooks'];
 const params = z.object({ id: z.uuid() });
-const withoutSeq = <T extends { seq: string }>({ seq: _seq, ...rest }: T) => rest;
-
 export async function webhookRoutes(app: App) {
   app.post(
     '/v1/webhooks',

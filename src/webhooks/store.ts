@@ -80,7 +80,6 @@ export async function requeueDelivery(db: Tx, id: string): Promise<{ requeued: b
     .where('id', '=', id)
     .returning(DELIVERY_COLUMNS)
     .executeTakeFirstOrThrow();
-  await sql`SELECT pg_notify('vci_invalidate', 'webhook-deliveries:*')`.execute(db);
   return { requeued: true, row };
 }
 

@@ -8,6 +8,7 @@ import { urlProblem } from './destination.js';
 import type { WebhookEvent } from './events.js';
 import type { Webhook, WebhookBody, WebhookDelivery } from './schemas.js';
 import { newSigningSecret } from './signing.js';
+import { WEBHOOK_DELIVERY_TOPIC } from './worker.js';
 import * as store from './store.js';
 import type { DeliveryRow, WebhookRow } from './store.js';
 
@@ -103,6 +104,8 @@ export async function redeliver(ctx: AppContext, audit: AuditContext, id: string
     const outcome = await store.requeueDelivery(trx, id);
     if (!outcome) throw notFound('Delivery');
     if (!outcome.requeued) throw conflict('This delivery is still pending: it is being retried already');
+    // Wakes the delivery workers of every instance once this commits.
+    await ctx.invalidations.announce(trx, { topic: WEBHOOK_DELIVERY_TOPIC, key: '*' });
     return { result: toDelivery(outcome.row), data: { webhookId: outcome.row.webhook_id, deliveryId: id } };
   });
 }
